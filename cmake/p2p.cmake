@@ -1,0 +1,60 @@
+# Build flags and helpers shared by every module.
+
+add_library(p2p_build_flags INTERFACE)
+target_compile_options(p2p_build_flags INTERFACE -Wall -Wextra -Wno-unused-parameter)
+target_include_directories(p2p_build_flags INTERFACE ${PROJECT_SOURCE_DIR}/src)
+target_compile_definitions(p2p_build_flags INTERFACE
+  BOOST_ASIO_NO_DEPRECATED BOOST_ASIO_DISABLE_BOOST_COROUTINE)
+
+if(P2P_SANITIZE)
+  target_compile_options(p2p_build_flags INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer
+                         -fno-sanitize-recover=undefined)
+  target_link_options(p2p_build_flags INTERFACE -fsanitize=address,undefined)
+endif()
+if(P2P_FUZZ)
+  target_compile_options(p2p_build_flags INTERFACE -fsanitize=fuzzer-no-link,address,undefined
+                         -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+  target_link_options(p2p_build_flags INTERFACE -fsanitize=address,undefined)
+endif()
+
+if(P2P_TESTS AND NOT P2P_FUZZ)
+  find_package(GTest REQUIRED)
+  enable_testing()
+endif()
+
+# p2p_module(<target> SOURCES ... [DEPS ...])
+# One folder = one module = one static library.
+function(p2p_module target)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_library(${target} STATIC ${ARG_SOURCES})
+  target_link_libraries(${target} PUBLIC p2p_build_flags ${ARG_DEPS})
+endfunction()
+
+# p2p_unit_test(<name> SOURCES ... DEPS ...): a GoogleTest binary registered with
+# CTest under the "unit" label. Unit tests sit next to the code they test.
+function(p2p_unit_test name)
+  if(NOT P2P_TESTS OR P2P_FUZZ)
+    return()
+  endif()
+  cmake_parse_arguments(ARG "" "LABEL" "SOURCES;DEPS" ${ARGN})
+  if(NOT ARG_LABEL)
+    set(ARG_LABEL unit)
+  endif()
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gtest_main)
+  add_test(NAME ${name} COMMAND ${name})
+  set_tests_properties(${name} PROPERTIES LABELS ${ARG_LABEL} TIMEOUT 600)
+endfunction()
+
+# p2p_fuzzer(<name> SOURCE file DEPS ...): a libFuzzer target, run by scripts/fuzz.sh
+# with its seed corpus from fuzz/corpus/<name>.
+function(p2p_fuzzer name)
+  if(NOT P2P_FUZZ)
+    return()
+  endif()
+  cmake_parse_arguments(ARG "" "SOURCE" "DEPS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCE})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS})
+  target_link_options(${name} PRIVATE -fsanitize=fuzzer)
+  set_property(GLOBAL APPEND PROPERTY P2P_FUZZERS ${name})
+endfunction()
