@@ -4,6 +4,20 @@
 // ECDSA (P-256) public keys are parsed and verified so peers holding such keys are
 // accepted; their private keys can be loaded and used to sign as well.
 // Crypto comes from OpenSSL 3 (EVP). Objects are cheap to copy (shared EVP_PKEY).
+//
+// Accepted Data encodings (anything else is invalid_key):
+//   Ed25519    public: 32 raw bytes. private: seed || public (64), or the seed alone
+//              (32), or seed || public || public (96, old go-libp2p); written as 64.
+//   secp256k1  public: 33-byte compressed point, canonical. private: 32-byte scalar
+//              in [1, n-1]. Signatures are DER and low-S (BIP 62) when we sign.
+//   ECDSA      public: DER SubjectPublicKeyInfo on P-256, P-384 or P-521, exactly as
+//              OpenSSL/Go re-encode it (uncompressed point, named curve).
+//              private: DER SEC1 ECPrivateKey (what go-libp2p writes); written back
+//              with parameters and public key included.
+//   RSA        public: DER SubjectPublicKeyInfo, 2048..8192 bits (go-libp2p's limits).
+//              private: DER PKCS#1 RSAPrivateKey.
+// Private keys must sign a probe that their public half verifies. The PublicKey /
+// PrivateKey messages need both fields once each (order free, unknown fields skipped).
 #pragma once
 
 #include "p2p/core/bytes.hpp"
@@ -53,7 +67,10 @@ class public_key {
 
 class private_key {
  public:
+  // A fresh key from OpenSSL's CSPRNG; throws std::runtime_error only if OpenSSL fails.
   static private_key generate_ed25519();
+  // A key from 32 bytes of `source` (a seeded_random gives repeatable test keys).
+  static private_key generate_ed25519(random& source);
   // Deterministic key from a 32-byte Ed25519 seed (tests and key files).
   static result<private_key> ed25519_from_seed(bytes_view seed32);
   // Parses a PrivateKey protobuf message. For Ed25519 the Data field holds 64 bytes

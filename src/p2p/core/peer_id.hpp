@@ -19,10 +19,13 @@ namespace p2p {
 class peer_id {
  public:
   static peer_id from_public_key(const crypto::public_key& key);
-  // Validates a binary multihash (identity with a decodable key inside, or sha2-256
-  // with a 32-byte digest). Errors: invalid_peer_id, truncated.
+  // Validates a binary multihash: sha2-256 with a 32-byte digest, or identity
+  // holding the canonical protobuf encoding of a valid key of at most 42 bytes
+  // (exactly what from_public_key() produces). Errors: invalid_peer_id, truncated.
   static result<peer_id> from_bytes(bytes_view multihash);
-  // Accepts base58btc multihash text or a CIDv1 string (codec libp2p-key).
+  // Accepts base58btc multihash text ("1..." / "Qm...") or a CIDv1 string (codec
+  // libp2p-key) in base16/32/36/58btc/64(url) multibase; at most 128 characters.
+  // Errors: invalid_peer_id.
   static result<peer_id> parse(std::string_view text);
 
   const bytes& to_bytes() const noexcept { return multihash_; }
