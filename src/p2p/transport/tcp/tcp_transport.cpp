@@ -1,0 +1,210 @@
+#include "p2p/transport/tcp/tcp_transport.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include <algorithm>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+namespace p2p::tcp {
+
+namespace {
+
+using asio::ip::tcp;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+// Maps the socket errors that mean "the stream ended" onto the seam's vocabulary.
+error_code map_read_error(const error_code& ec) {
+  if (ec == asio::error::eof) return errc::closed;
+  if (ec == asio::error::connection_reset || ec == asio::error::broken_pipe) return errc::connection_closed;
+  if (ec == asio::error::operation_aborted) return errc::cancelled;
+  return ec;
+}
+
+void set_reuse_port(tcp::socket& s) {
+  int one = 1;
+  ::setsockopt(s.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+}
+
+}  // namespace
+
+result<tcp::endpoint> to_endpoint(const multiaddr& address) {
+  auto parts = address.components();
+  if (parts.size() < 2) return errc::invalid_multiaddr;
+  if (parts[1].code != protocol_code::tcp || parts[1].value.size() != 2) return errc::invalid_multiaddr;
+  for (std::size_t i = 2; i < parts.size(); ++i)
+    if (parts[i].code != protocol_code::p2p) return errc::invalid_multiaddr;
+  const auto port = static_cast<std::uint16_t>(parts[1].value[0] << 8 | parts[1].value[1]);
+  if (parts[0].code == protocol_code::ip4 && parts[0].value.size() == 4) {
+    asio::ip::address_v4::bytes_type raw;
+    std::copy(parts[0].value.begin(), parts[0].value.end(), raw.begin());
+    return tcp::endpoint(asio::ip::address_v4(raw), port);
+  }
+  if (parts[0].code == protocol_code::ip6 && parts[0].value.size() == 16) {
+    asio::ip::address_v6::bytes_type raw;
+    std::copy(parts[0].value.begin(), parts[0].value.end(), raw.begin());
+    return tcp::endpoint(asio::ip::address_v6(raw), port);
+  }
+  return errc::invalid_multiaddr;
+}
+
+multiaddr to_multiaddr(const tcp::endpoint& endpoint) {
+  std::vector<multiaddr_component> parts;
+  auto address = endpoint.address();
+  if (address.is_v6() && address.to_v6().is_v4_mapped())
+    address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
+  if (address.is_v4()) {
+    auto raw = address.to_v4().to_bytes();
+    parts.push_back({protocol_code::ip4, bytes(raw.begin(), raw.end())});
+  } else {
+    auto raw = address.to_v6().to_bytes();
+    parts.push_back({protocol_code::ip6, bytes(raw.begin(), raw.end())});
+  }
+  const auto port = endpoint.port();
+  parts.push_back({protocol_code::tcp, bytes{static_cast<std::uint8_t>(port >> 8), static_cast<std::uint8_t>(port)}});
+  return multiaddr::from_components(parts);
+}
+
+bool can_handle(const multiaddr& address) { return to_endpoint(address).has_value(); }
+
+std::vector<multiaddr> expand_wildcard(const multiaddr& bound) {
+  auto endpoint = to_endpoint(bound);
+  if (!endpoint || !endpoint->address().is_unspecified()) return {bound};
+  const bool want_v6 = endpoint->address().is_v6();
+  std::vector<multiaddr> out;
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) return {bound};
+  for (auto* i = list; i != nullptr; i = i->ifa_next) {
+    if (i->ifa_addr == nullptr || (i->ifa_flags & IFF_UP) == 0) continue;
+    if (!want_v6 && i->ifa_addr->sa_family == AF_INET) {
+      const auto* in = reinterpret_cast<const sockaddr_in*>(i->ifa_addr);
+      asio::ip::address_v4 a(ntohl(in->sin_addr.s_addr));
+      out.push_back(to_multiaddr({a, endpoint->port()}));
+    } else if (want_v6 && i->ifa_addr->sa_family == AF_INET6) {
+      const auto* in6 = reinterpret_cast<const sockaddr_in6*>(i->ifa_addr);
+      asio::ip::address_v6::bytes_type raw;
+      std::copy(std::begin(in6->sin6_addr.s6_addr), std::end(in6->sin6_addr.s6_addr), raw.begin());
+      asio::ip::address_v6 a(raw);
+      if (a.is_link_local()) continue;  // needs a zone; not dialable from other hosts as is
+      out.push_back(to_multiaddr({a, endpoint->port()}));
+    }
+  }
+  ::freeifaddrs(list);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  if (out.empty()) out.push_back(bound);
+  return out;
+}
+
+tcp_stream::tcp_stream(tcp::socket socket) : socket_(std::move(socket)) {
+  error_code ec;
+  socket_.set_option(tcp::no_delay(true), ec);
+  if (auto local = socket_.local_endpoint(ec); !ec) local_ = to_multiaddr(local);
+  if (auto remote = socket_.remote_endpoint(ec); !ec) remote_ = to_multiaddr(remote);
+}
+
+tcp_stream::~tcp_stream() {
+  error_code ec;
+  socket_.close(ec);
+}
+
+task<result<std::size_t>> tcp_stream::read_some(mutable_bytes_view buffer) {
+  if (!socket_.is_open()) co_return errc::stream_reset;
+  auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buffer.data(), buffer.size()), use_tuple);
+  if (ec && n == 0) co_return map_read_error(ec);
+  co_return n;
+}
+
+task<result<void>> tcp_stream::write(bytes_view data) {
+  if (!socket_.is_open()) co_return errc::stream_reset;
+  auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(data.data(), data.size()), use_tuple);
+  if (ec) co_return map_read_error(ec);
+  co_return result<void>{};
+}
+
+task<result<void>> tcp_stream::close_write() {
+  error_code ec;
+  socket_.shutdown(tcp::socket::shutdown_send, ec);
+  if (ec && ec != asio::error::not_connected) co_return ec;
+  co_return result<void>{};
+}
+
+void tcp_stream::reset() {
+  error_code ec;
+  if (!socket_.is_open()) return;
+  // Linger 0 makes close() send RST instead of FIN: the peer sees an abort.
+  socket_.set_option(asio::socket_base::linger(true, 0), ec);
+  socket_.close(ec);
+}
+
+task<result<std::unique_ptr<tcp_stream>>> dial(const multiaddr& address, dial_options options) {
+  auto endpoint = to_endpoint(address);
+  if (!endpoint) co_return endpoint.error();
+  tcp::socket socket(co_await asio::this_coro::executor);
+  error_code ec;
+  socket.open(endpoint->protocol(), ec);
+  if (ec) co_return ec;
+  if (options.bind) {
+    socket.set_option(asio::socket_base::reuse_address(true), ec);
+    set_reuse_port(socket);
+    socket.bind(*options.bind, ec);
+    if (ec) co_return ec;
+  }
+  auto [connect_ec] = co_await socket.async_connect(*endpoint, use_tuple);
+  if (connect_ec) co_return connect_ec;
+  co_return std::make_unique<tcp_stream>(std::move(socket));
+}
+
+listener::listener(tcp::acceptor acceptor) : acceptor_(std::move(acceptor)) {
+  error_code ec;
+  bound_ = to_multiaddr(acceptor_.local_endpoint(ec));
+}
+
+result<std::unique_ptr<listener>> listener::open(asio::any_io_executor executor, const multiaddr& address) {
+  auto endpoint = to_endpoint(address);
+  if (!endpoint) return endpoint.error();
+  tcp::acceptor acceptor(executor);
+  error_code ec;
+  acceptor.open(endpoint->protocol(), ec);
+  if (ec) return ec;
+  acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  int one = 1;
+  ::setsockopt(acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  if (endpoint->address().is_v6()) acceptor.set_option(asio::ip::v6_only(true), ec);
+  acceptor.bind(*endpoint, ec);
+  if (ec) return ec;
+  acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return ec;
+  return std::unique_ptr<listener>(new listener(std::move(acceptor)));
+}
+
+task<result<std::unique_ptr<tcp_stream>>> listener::accept() {
+  for (;;) {
+    if (!acceptor_.is_open()) co_return errc::closed;
+    auto [ec, socket] = co_await acceptor_.async_accept(use_tuple);
+    if (!ec) co_return std::make_unique<tcp_stream>(std::move(socket));
+    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return errc::closed;
+    // Transient failures (EMFILE, ECONNABORTED) must not end the listener.
+    if (ec == asio::error::connection_aborted) continue;
+    co_return ec;
+  }
+}
+
+void listener::close() {
+  error_code ec;
+  acceptor_.close(ec);
+}
+
+tcp::endpoint listener::endpoint() const {
+  error_code ec;
+  return acceptor_.local_endpoint(ec);
+}
+
+}  // namespace p2p::tcp

@@ -1,0 +1,77 @@
+// TCP transport: dial and listen on /ip4|/ip6/<addr>/tcp/<port> multiaddrs.
+//
+// This is the raw-connection layer below security: a tcp_stream is a p2p::stream over
+// an Asio socket so the security handshake can run over it, and it exposes the socket
+// for options. Listeners set SO_REUSEADDR and SO_REUSEPORT, and dials can bind to the
+// listen port (reuse_port) so the NAT mapping of outbound connections matches the
+// listen address — what hole punching needs later.
+#pragma once
+
+#include "p2p/core/multiaddr.hpp"
+#include "p2p/core/stream.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include <memory>
+#include <optional>
+
+namespace p2p::tcp {
+
+// Converts /ip4|ip6/.../tcp/<port>[/p2p/..] to an endpoint; invalid_multiaddr otherwise
+// (including DNS names, which this transport does not resolve yet).
+result<asio::ip::tcp::endpoint> to_endpoint(const multiaddr& address);
+multiaddr to_multiaddr(const asio::ip::tcp::endpoint& endpoint);
+// True when this transport can dial/listen on the address.
+bool can_handle(const multiaddr& address);
+// For an address bound to 0.0.0.0 or ::, the same port on every up interface's address
+// of that family (loopback included); any other address is returned as it is.
+std::vector<multiaddr> expand_wildcard(const multiaddr& bound);
+
+class tcp_stream final : public stream {
+ public:
+  explicit tcp_stream(asio::ip::tcp::socket socket);
+  ~tcp_stream() override;
+
+  task<result<std::size_t>> read_some(mutable_bytes_view buffer) override;
+  task<result<void>> write(bytes_view data) override;
+  task<result<void>> close_write() override;
+  void reset() override;
+
+  const multiaddr& local_address() const noexcept { return local_; }
+  const multiaddr& remote_address() const noexcept { return remote_; }
+  asio::ip::tcp::socket& socket() noexcept { return socket_; }
+
+ private:
+  asio::ip::tcp::socket socket_;
+  multiaddr local_;
+  multiaddr remote_;
+};
+
+struct dial_options {
+  // Bind the outgoing socket to this local endpoint first (with SO_REUSEPORT).
+  std::optional<asio::ip::tcp::endpoint> bind;
+};
+
+// Connects to `address`. Errors are the system's (connection refused, unreachable...),
+// or invalid_multiaddr. The caller applies the dial timeout (cancellation closes it).
+task<result<std::unique_ptr<tcp_stream>>> dial(const multiaddr& address, dial_options options = {});
+
+class listener {
+ public:
+  // Binds and listens. Errors: invalid_multiaddr or the system's (address in use...).
+  static result<std::unique_ptr<listener>> open(asio::any_io_executor executor, const multiaddr& address);
+
+  // Waits for the next connection. errc::closed after close().
+  task<result<std::unique_ptr<tcp_stream>>> accept();
+  void close();
+  // The bound address (the real port when listening on port 0).
+  const multiaddr& address() const noexcept { return bound_; }
+  asio::ip::tcp::endpoint endpoint() const;
+
+ private:
+  explicit listener(asio::ip::tcp::acceptor acceptor);
+  asio::ip::tcp::acceptor acceptor_;
+  multiaddr bound_;
+};
+
+}  // namespace p2p::tcp

@@ -1,0 +1,109 @@
+#include "p2p/transport/tcp/tcp_transport.hpp"
+
+#include "run.hpp"
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <gtest/gtest.h>
+
+namespace p2p::tcp {
+namespace {
+
+using namespace boost::asio::experimental::awaitable_operators;
+
+multiaddr addr(std::string_view text) { return multiaddr::parse(text).value(); }
+
+TEST(tcp_transport, converts_addresses) {
+  auto v4 = to_endpoint(addr("/ip4/127.0.0.1/tcp/4001"));
+  ASSERT_TRUE(v4);
+  EXPECT_EQ(v4->port(), 4001);
+  EXPECT_EQ(to_multiaddr(*v4).to_string(), "/ip4/127.0.0.1/tcp/4001");
+  auto v6 = to_endpoint(addr("/ip6/::1/tcp/0"));
+  ASSERT_TRUE(v6);
+  EXPECT_TRUE(v6->address().is_v6());
+  EXPECT_FALSE(can_handle(addr("/ip4/127.0.0.1/udp/4001")));
+  EXPECT_FALSE(can_handle(addr("/dns4/example.com/tcp/80")));
+  EXPECT_FALSE(can_handle(addr("/ip4/127.0.0.1/tcp/1/ws")));
+}
+
+TEST(tcp_transport, echo_half_close_and_addresses) {
+  testing::run([](asio::any_io_executor ex) -> task<void> {
+    auto listening = listener::open(ex, addr("/ip4/127.0.0.1/tcp/0"));
+    EXPECT_TRUE(listening);
+    auto& l = **listening;
+    EXPECT_NE(l.endpoint().port(), 0);
+
+    auto server = [&]() -> task<void> {
+      auto accepted = co_await l.accept();
+      EXPECT_TRUE(accepted);
+      auto all = co_await read_to_end(**accepted, 1 << 20);
+      EXPECT_TRUE(all);
+      EXPECT_TRUE(co_await (*accepted)->write(*all));
+      EXPECT_TRUE(co_await (*accepted)->close_write());
+    };
+    auto client = [&]() -> task<void> {
+      auto conn = co_await dial(l.address());
+      EXPECT_TRUE(conn);
+      EXPECT_EQ((*conn)->remote_address(), l.address());
+      bytes message(100000, 0x5a);
+      EXPECT_TRUE(co_await (*conn)->write(message));
+      EXPECT_TRUE(co_await (*conn)->close_write());
+      auto echoed = co_await read_to_end(**conn, 1 << 20);
+      EXPECT_TRUE(echoed);
+      EXPECT_EQ(*echoed, message);
+    };
+    co_await (server() && client());
+  });
+}
+
+TEST(tcp_transport, reset_is_seen_by_peer) {
+  testing::run([](asio::any_io_executor ex) -> task<void> {
+    auto l = std::move(listener::open(ex, addr("/ip4/127.0.0.1/tcp/0")).value());
+    auto conn = co_await dial(l->address());
+    auto accepted = co_await l->accept();
+    EXPECT_TRUE(conn && accepted);
+    (*conn)->reset();
+    std::uint8_t buf[8];
+    auto r = co_await (*accepted)->read_some(buf);
+    EXPECT_FALSE(r);
+    EXPECT_EQ(r.error(), errc::connection_closed);
+  });
+}
+
+TEST(tcp_transport, dial_refused_is_an_error) {
+  testing::run([](asio::any_io_executor ex) -> task<void> {
+    // Bind then close a listener so the port is known to be free of listeners.
+    multiaddr target;
+    {
+      auto l = std::move(listener::open(ex, addr("/ip4/127.0.0.1/tcp/0")).value());
+      target = l->address();
+      l->close();
+    }
+    auto conn = co_await dial(target);
+    EXPECT_FALSE(conn);
+  });
+}
+
+TEST(tcp_transport, listens_on_ipv6_loopback_when_available) {
+  testing::run([](asio::any_io_executor ex) -> task<void> {
+    auto l = listener::open(ex, addr("/ip6/::1/tcp/0"));
+    if (!l) co_return;  // no IPv6 in this environment
+    auto conn = co_await dial((*l)->address());
+    EXPECT_TRUE(conn);
+    EXPECT_EQ((*conn)->remote_address().components()[0].code, protocol_code::ip6);
+  });
+}
+
+TEST(tcp_transport, dials_from_the_listen_port_with_reuse_port) {
+  testing::run([](asio::any_io_executor ex) -> task<void> {
+    auto a = std::move(listener::open(ex, addr("/ip4/127.0.0.1/tcp/0")).value());
+    auto b = std::move(listener::open(ex, addr("/ip4/127.0.0.1/tcp/0")).value());
+    auto conn = co_await dial(b->address(), {.bind = a->endpoint()});
+    EXPECT_TRUE(conn);
+    auto accepted = co_await b->accept();
+    EXPECT_TRUE(accepted);
+    EXPECT_EQ((*accepted)->remote_address(), a->address());
+  });
+}
+
+}  // namespace
+}  // namespace p2p::tcp

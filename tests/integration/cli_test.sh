@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# End-to-end test of the p2pmcp command line: two nodes on loopback (port 0), ping,
+# identify, perf, the identity file, clear errors with the right exit status, and a
+# clean shutdown on SIGTERM. Usage: cli_test.sh <path to p2pmcp>
+set -uo pipefail
+bin=$1
+work=$(mktemp -d)
+node_pid=
+cleanup() { [[ -n "$node_pid" ]] && kill -9 "$node_pid" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+
+passed=0
+failed=0
+check() {  # check <description> <command...>: the command must succeed
+  local what=$1; shift
+  if "$@"; then passed=$((passed + 1)); else echo "FAIL: $what"; failed=$((failed + 1)); fi
+}
+# expect_failure <description> <exit status> <text in stderr> <p2pmcp args...>
+expect_failure() {
+  local what=$1 status=$2 text=$3; shift 3
+  local err rc
+  err=$("$bin" "$@" 2>&1 >/dev/null); rc=$?
+  if [[ $rc -eq $status && "$err" == *"$text"* && $(wc -l <<<"$err") -eq 1 ]]; then
+    passed=$((passed + 1))
+  else
+    echo "FAIL: $what: exit $rc (want $status), stderr: $err"
+    failed=$((failed + 1))
+  fi
+}
+
+# Start node A and read its address from its first output lines (no sleeping).
+coproc NODE { exec "$bin" up --home "$work/a" --listen /ip4/127.0.0.1/tcp/0 --log-level warn; }
+node_pid=$NODE_PID
+out=${NODE[0]}
+read -r -t 30 -u "$out" header
+read -r -t 30 -u "$out" _listening
+read -r -t 30 -u "$out" address
+address=${address// /}
+check "node prints a full multiaddr" grep -qE '^/ip4/127\.0\.0\.1/tcp/[0-9]+/p2p/12D3KooW' <<<"$address"
+check "header names the peer ID" grep -q "node 12D3KooW" <<<"$header"
+
+peer=${address##*/p2p/}
+check "id prints the same peer ID" test "$("$bin" id --home "$work/a")" = "$peer"
+check "identity file has mode 0600" test "$(stat -c %a "$work/a/identity.key")" = 600
+
+check "ping succeeds" bash -c "'$bin' ping '$address' --count 2 --home '$work/b' | grep -c '^pong' | grep -qx 2"
+check "identify shows agent and protocols" bash -c "'$bin' identify '$address' --json --home '$work/b' | grep -q '\"agentVersion\":\"p2pmcp/'"
+check "identify lists ping" bash -c "'$bin' identify '$address' --home '$work/b' | grep -q '/ipfs/ping/1.0.0'"
+check "perf moves bytes both ways" bash -c "'$bin' perf '$address' --upload 8M --download 8M --json --home '$work/b' | grep -q '\"downloadBytes\":8388608'"
+
+expect_failure "malformed multiaddr" 2 "is not a valid multiaddr" ping /ip4/999.1.1.1/tcp/1
+expect_failure "unknown option" 2 "unknown option" ping --frobnicate
+expect_failure "wrong peer ID" 1 "not the peer named in the address" \
+  ping "${address%/p2p/*}/p2p/12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA" --home "$work/b"
+# An address nobody listens on: start a second node, note its address, stop it.
+coproc OTHER { exec "$bin" up --home "$work/c" --listen /ip4/127.0.0.1/tcp/0 --log-level off; }
+other_pid=$OTHER_PID
+read -r -t 30 -u "${OTHER[0]}" _; read -r -t 30 -u "${OTHER[0]}" _; read -r -t 30 -u "${OTHER[0]}" port_free_address
+kill -TERM "$other_pid"; wait "$other_pid"
+port_free_address=${port_free_address// /}
+expect_failure "unreachable address" 1 "connection refused" ping "$port_free_address" --home "$work/b" --timeout 10
+mkdir -p "$work/corrupt" && echo "not a key" >"$work/corrupt/identity.key" && chmod 600 "$work/corrupt/identity.key"
+expect_failure "corrupt key file" 1 "not a libp2p private key" id --home "$work/corrupt"
+check "corrupt key file left untouched" grep -q "not a key" "$work/corrupt/identity.key"
+
+# Restarting keeps the identity; SIGTERM ends the node cleanly.
+kill -TERM "$node_pid"
+wait "$node_pid"; rc=$?
+node_pid=
+check "SIGTERM exits 0 (got $rc)" test "$rc" -eq 0
+check "restart keeps the identity" test "$("$bin" id --home "$work/a")" = "$peer"
+
+echo "cli: $passed passed, $failed failed"
+(( failed == 0 ))
