@@ -46,6 +46,10 @@ function(p2p_unit_test name)
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gtest_main)
   add_test(NAME ${name} COMMAND ${name})
   set_tests_properties(${name} PROPERTIES LABELS ${ARG_LABEL} TIMEOUT 600)
+  if(NOT ARG_LABEL STREQUAL "interop")
+    # Built and run again under the sanitizers by the debug preset (target sanitized_tests).
+    set_property(GLOBAL APPEND PROPERTY P2P_SANITIZED_TESTS ${name})
+  endif()
 endfunction()
 
 # p2p_fuzzer(<name> SOURCE file DEPS ...): a libFuzzer target, run by scripts/fuzz.sh

@@ -12,7 +12,7 @@ cmake --preset release >/dev/null
 cmake --build --preset release
 ctest --preset release
 
-echo "== debug build with AddressSanitizer + UndefinedBehaviorSanitizer: unit tests"
+echo "== debug build with AddressSanitizer + UndefinedBehaviorSanitizer: unit and integration tests"
 cmake --preset debug >/dev/null
 cmake --build --preset debug
 ctest --preset debug
