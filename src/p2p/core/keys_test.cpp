@@ -9,6 +9,8 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "hex.hpp"
+
 #include <gtest/gtest.h>
 
 #include <set>
@@ -16,11 +18,7 @@
 namespace p2p::crypto {
 namespace {
 
-bytes hex(std::string_view text) {
-  bytes out;
-  EXPECT_TRUE(from_hex(text, out)) << text;
-  return out;
-}
+using p2p::testing::hex;
 
 bytes key_message(std::uint64_t type, bytes_view data) {
   protobuf::writer w;

@@ -2,16 +2,14 @@
 
 #include "p2p/core/key_test_vectors.hpp"
 
+#include "hex.hpp"
+
 #include <gtest/gtest.h>
 
 namespace p2p {
 namespace {
 
-bytes hex(std::string_view text) {
-  bytes out;
-  EXPECT_TRUE(from_hex(text, out)) << text;
-  return out;
-}
+using p2p::testing::hex;
 
 multiaddr addr(std::string_view text) {
   auto parsed = multiaddr::parse(text);

@@ -1,15 +1,13 @@
 #include "p2p/core/multihash.hpp"
 
+#include "hex.hpp"
+
 #include <gtest/gtest.h>
 
 namespace p2p {
 namespace {
 
-bytes hex(std::string_view text) {
-  bytes out;
-  EXPECT_TRUE(from_hex(text, out)) << text;
-  return out;
-}
+using p2p::testing::hex;
 
 TEST(multihash, sha256_known_answers) {
   // FIPS 180-2 examples.

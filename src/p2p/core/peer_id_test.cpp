@@ -4,6 +4,8 @@
 #include "p2p/core/multibase.hpp"
 #include "p2p/core/multihash.hpp"
 
+#include "hex.hpp"
+
 #include <gtest/gtest.h>
 
 #include <unordered_set>
@@ -11,11 +13,7 @@
 namespace p2p {
 namespace {
 
-bytes hex(std::string_view text) {
-  bytes out;
-  EXPECT_TRUE(from_hex(text, out)) << text;
-  return out;
-}
+using p2p::testing::hex;
 
 crypto::public_key key(std::string_view public_hex) {
   return crypto::public_key::from_protobuf(hex(public_hex)).value();

@@ -1,15 +1,13 @@
 #include "p2p/negotiation/message.hpp"
 
+#include "hex.hpp"
+
 #include <gtest/gtest.h>
 
 namespace p2p::multistream {
 namespace {
 
-bytes hex(std::string_view text) {
-  bytes out;
-  EXPECT_TRUE(from_hex(text, out)) << text;
-  return out;
-}
+using p2p::testing::hex;
 
 bytes operator+(bytes a, const bytes& b) {
   append(a, b);

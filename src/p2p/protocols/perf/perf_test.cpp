@@ -6,6 +6,8 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include "ticking_clock.hpp"
+
 #include <gtest/gtest.h>
 
 #include <array>
@@ -21,17 +23,7 @@ using testing::make_memory_stream_pair;
 using testing::memory_stream_options;
 using testing::run;
 
-// Moves 1 ms forward on every reading: deterministic, never sleeps.
-class ticking_clock final : public clock {
- public:
-  time_point now() const noexcept override {
-    now_ += std::chrono::milliseconds(1);
-    return now_;
-  }
-
- private:
-  mutable time_point now_{};
-};
+using testing::ticking_clock;
 
 bytes header_for(std::uint64_t value) {
   bytes out(8);

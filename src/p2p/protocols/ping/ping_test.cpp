@@ -4,6 +4,8 @@
 #include "run.hpp"
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include "ticking_clock.hpp"
+
 #include <gtest/gtest.h>
 
 #include <array>
@@ -17,18 +19,7 @@ using testing::make_memory_stream_pair;
 using testing::memory_stream_options;
 using testing::run;
 
-// A clock that moves 5 ms forward on every reading, so a round trip (two readings)
-// measures exactly 5 ms without sleeping.
-class ticking_clock final : public clock {
- public:
-  time_point now() const noexcept override {
-    now_ += std::chrono::milliseconds(5);
-    return now_;
-  }
-
- private:
-  mutable time_point now_{};
-};
+using testing::ticking_clock;
 
 class ping_pairs : public ::testing::TestWithParam<memory_stream_options> {};
 
@@ -36,7 +27,7 @@ TEST_P(ping_pairs, several_pings_on_one_stream_then_clean_close) {
   run([options = GetParam()](boost::asio::any_io_executor ex) -> task<void> {
     auto [dialer, listener] = make_memory_stream_pair(ex, options);
     seeded_random rng(7);
-    ticking_clock ticks;
+    ticking_clock ticks(std::chrono::milliseconds(5));  // a round trip reads 5 ms
     auto client = [&]() -> task<void> {
       for (int i = 0; i < 5; ++i) {
         auto rtt = co_await ping_once(*dialer, rng, ticks);

@@ -3,16 +3,14 @@
 // vector's prologue: both sides must produce the vector's bytes exactly.
 #include "p2p/security/noise/handshake_state.hpp"
 
+#include "hex.hpp"
+
 #include <gtest/gtest.h>
 
 namespace p2p::noise {
 namespace {
 
-bytes hex(std::string_view text) {
-  bytes out;
-  EXPECT_TRUE(from_hex(text, out)) << text;
-  return out;
-}
+using p2p::testing::hex;
 
 x25519_key_pair key(std::string_view secret_hex) {
   auto k = x25519_key_pair::from_secret(hex(secret_hex));

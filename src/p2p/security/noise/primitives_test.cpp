@@ -1,6 +1,8 @@
 #include "p2p/security/noise/cipher_state.hpp"
 #include "p2p/security/noise/primitives.hpp"
 
+#include "hex.hpp"
+
 #include <gtest/gtest.h>
 
 #include <limits>
@@ -8,11 +10,7 @@
 namespace p2p::noise {
 namespace {
 
-bytes hex(std::string_view text) {
-  bytes out;
-  EXPECT_TRUE(from_hex(text, out)) << text;
-  return out;
-}
+using p2p::testing::hex;
 
 template <std::size_t N>
 std::string hex(const std::array<std::uint8_t, N>& data) {
