@@ -14,7 +14,7 @@ constexpr std::size_t max_observed = 16;
 constexpr auto exchange_timeout = std::chrono::seconds(30);
 }  // namespace
 
-service::service(host& h) : host_(h) {
+service::service(host& h) : host_(h), updated_(h.executor()) {
   host_.set_handler(std::string(protocol_id), [this](std::unique_ptr<stream> s, stream_info info) -> task<void> {
     auto sent = co_await write_message(*s, own_message(*info.conn));
     if (!sent) log::debug(component, "answering {} failed: {}", info.remote_peer().to_string(), sent.error().message());
@@ -71,6 +71,12 @@ void service::record(const connection& conn, const message& m) {
     observed_.insert(observed_.begin(), *m.observed_addr);
     if (observed_.size() > max_observed) observed_.pop_back();
   }
+  updated_.notify();
+}
+
+task<result<void>> service::wait_for_update() {
+  co_await updated_.wait();
+  co_return result<void>{};
 }
 
 task<result<message>> service::identify(std::shared_ptr<connection> conn) {

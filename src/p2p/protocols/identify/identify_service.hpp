@@ -32,6 +32,10 @@ class service {
   // The message we send to the peer on `conn` (its observed address included).
   message own_message(const connection& conn) const;
 
+  // Completes at the next identify or push result recorded for any peer (for callers
+  // that wait for what a peer announces; combine with with_timeout).
+  task<result<void>> wait_for_update();
+
   // Addresses other peers reported observing us at, most recent first (bounded).
   std::vector<multiaddr> observed_addresses() const;
 
@@ -49,6 +53,7 @@ class service {
   identified& state_for(const connection& conn);
 
   host& host_;
+  p2p::signal updated_;
   std::unordered_map<std::uint64_t, identified> by_connection_;
   std::vector<multiaddr> observed_;
 };
