@@ -53,10 +53,13 @@ expect_failure "unknown option" 2 "unknown option" ping --frobnicate
 expect_failure "wrong peer ID" 1 "not the peer named in the address" \
   ping "${address%/p2p/*}/p2p/12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA" --home "$work/b"
 # An address nobody listens on: start a second node, note its address, stop it.
-coproc OTHER { exec "$bin" up --home "$work/c" --listen /ip4/127.0.0.1/tcp/0 --log-level off; }
-other_pid=$OTHER_PID
-read -r -t 30 -u "${OTHER[0]}" _; read -r -t 30 -u "${OTHER[0]}" _; read -r -t 30 -u "${OTHER[0]}" port_free_address
+mkfifo "$work/other.out"
+"$bin" up --home "$work/c" --listen /ip4/127.0.0.1/tcp/0 --log-level off >"$work/other.out" &
+other_pid=$!
+exec {other}<"$work/other.out"
+read -r -t 30 -u "$other" _; read -r -t 30 -u "$other" _; read -r -t 30 -u "$other" port_free_address
 kill -TERM "$other_pid"; wait "$other_pid"
+exec {other}<&-
 port_free_address=${port_free_address// /}
 expect_failure "unreachable address" 1 "connection refused" ping "$port_free_address" --home "$work/b" --timeout 10
 mkdir -p "$work/corrupt" && echo "not a key" >"$work/corrupt/identity.key" && chmod 600 "$work/corrupt/identity.key"
