@@ -25,6 +25,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <future>
 #include <thread>
 
@@ -50,32 +51,7 @@ auto run_on_thread(Work work) {
   });
 }
 
-// ---- raw TCP echo: the baseline ----
-double raw_tcp_echo_mib_per_s(std::uint64_t bytes) {
-  asio::io_context setup;
-  auto listener = p2p::tcp::listener::open(setup.get_executor(), p2p::multiaddr::parse("/ip4/127.0.0.1/tcp/0").value());
-  auto endpoint = (*listener)->endpoint();
-  (*listener)->close();
-  std::promise<void> ready;
-  auto server = run_on_thread([endpoint, &ready](asio::any_io_executor ex) -> task<void> {
-    auto l = std::move(p2p::tcp::listener::open(ex, p2p::tcp::to_multiaddr(endpoint)).value());
-    ready.set_value();
-    auto s = co_await l->accept();
-    co_await p2p::testing::serve_echo(std::move(*s));
-  });
-  ready.get_future().wait();
-  auto client = run_on_thread([endpoint, bytes](asio::any_io_executor ex) -> task<double> {
-    auto s = co_await p2p::tcp::dial(p2p::tcp::to_multiaddr(endpoint));
-    const auto start = steady_clock::now();
-    auto r = co_await p2p::testing::run_echo(**s, bytes);
-    if (!r) throw std::runtime_error("raw echo failed: " + r.error().message());
-    co_return bytes / 1048576.0 / seconds_since(start);
-  });
-  auto rate = client.get();
-  server.get();
-  return rate;
-}
-
+// ---- raw TCP: the baseline ----
 // ---- one-way transfer: client sends, server drains and closes ----
 task<void> drain_then_close(std::unique_ptr<p2p::stream> s) {
   std::vector<std::uint8_t> buffer(256 * 1024);
@@ -98,26 +74,40 @@ task<double> send_and_wait(p2p::stream& s, std::uint64_t bytes) {
   co_return bytes / 1048576.0 / seconds_since(start);
 }
 
-double raw_tcp_one_way_mib_per_s(std::uint64_t bytes) {
-  asio::io_context setup;
-  auto listener = p2p::tcp::listener::open(setup.get_executor(), p2p::multiaddr::parse("/ip4/127.0.0.1/tcp/0").value());
-  auto endpoint = (*listener)->endpoint();
-  (*listener)->close();
-  std::promise<void> ready;
-  auto server = run_on_thread([endpoint, &ready](asio::any_io_executor ex) -> task<void> {
-    auto l = std::move(p2p::tcp::listener::open(ex, p2p::tcp::to_multiaddr(endpoint)).value());
-    ready.set_value();
+// Serves one raw TCP connection with `serve` on a server thread while `measure` runs
+// on a dialed connection on a client thread; returns what `measure` reports.
+using raw_server = std::function<task<void>(std::unique_ptr<p2p::stream>)>;
+using raw_client = std::function<task<double>(p2p::stream&)>;
+
+double raw_tcp_mib_per_s(raw_server serve, raw_client measure) {
+  std::promise<asio::ip::tcp::endpoint> bound;
+  auto server = run_on_thread([serve, &bound](asio::any_io_executor ex) -> task<void> {
+    auto l = std::move(p2p::tcp::listener::open(ex, p2p::multiaddr::parse("/ip4/127.0.0.1/tcp/0").value()).value());
+    bound.set_value(l->endpoint());
     auto s = co_await l->accept();
-    co_await drain_then_close(std::move(*s));
+    co_await serve(std::move(*s));
   });
-  ready.get_future().wait();
-  auto client = run_on_thread([endpoint, bytes](asio::any_io_executor ex) -> task<double> {
+  const auto endpoint = bound.get_future().get();
+  auto client = run_on_thread([endpoint, measure](asio::any_io_executor ex) -> task<double> {
     auto s = co_await p2p::tcp::dial(p2p::tcp::to_multiaddr(endpoint));
-    co_return co_await send_and_wait(**s, bytes);
+    co_return co_await measure(**s);
   });
   auto rate = client.get();
   server.get();
   return rate;
+}
+
+double raw_tcp_echo_mib_per_s(std::uint64_t bytes) {
+  return raw_tcp_mib_per_s(p2p::testing::serve_echo, [bytes](p2p::stream& s) -> task<double> {
+    const auto start = steady_clock::now();
+    auto r = co_await p2p::testing::run_echo(s, bytes);
+    if (!r) throw std::runtime_error("raw echo failed: " + r.error().message());
+    co_return bytes / 1048576.0 / seconds_since(start);
+  });
+}
+
+double raw_tcp_one_way_mib_per_s(std::uint64_t bytes) {
+  return raw_tcp_mib_per_s(drain_then_close, [bytes](p2p::stream& s) { return send_and_wait(s, bytes); });
 }
 
 constexpr std::string_view sink_protocol = "/p2pmcp/bench/sink/1.0.0";
