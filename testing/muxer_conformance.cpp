@@ -97,6 +97,24 @@ struct context {
   memory_stream& client_transport;  // valid while the connections run
 };
 
+// Opens a client stream, sends one byte and reads it on the accepted server end, so
+// the stream exists on both sides. nullopt after a failure (already reported).
+struct stream_pair {
+  std::unique_ptr<stream> client;
+  std::unique_ptr<stream> server;
+};
+
+task<std::optional<stream_pair>> open_established(context& c) {
+  auto client_stream = co_await c.client.open_stream();
+  if (!ok(client_stream, "open_stream")) co_return std::nullopt;
+  ok(co_await (*client_stream)->write(as_bytes("x")), "write");
+  auto server_stream = co_await c.server.accept_stream();
+  if (!ok(server_stream, "accept_stream")) co_return std::nullopt;
+  std::uint8_t byte[1];
+  ok(co_await (*server_stream)->read_some(byte), "read first byte");
+  co_return stream_pair{std::move(*client_stream), std::move(*server_stream)};
+}
+
 // Runs `body` while both connections run, then closes both and waits for run().
 template <class Body>
 void run_case(const muxer_factory& factory, const memory_stream_options& options, Body body) {
@@ -238,16 +256,14 @@ void reset_propagates(const muxer_factory& factory, const memory_stream_options&
 
 void dropped_stream_resets(const muxer_factory& factory, const memory_stream_options& options) {
   run_case(factory, options, [](context& c) -> task<void> {
-    auto client_stream = co_await c.client.open_stream();
-    if (!ok(client_stream, "open_stream")) co_return;
-    ok(co_await (*client_stream)->write(as_bytes("x")), "write");
-    auto server_stream = co_await c.server.accept_stream();
-    if (!ok(server_stream, "accept_stream")) co_return;
+    auto pair = co_await open_established(c);
+    if (!pair) co_return;
+    auto& client_stream = pair->client;
+    auto& server_stream = pair->server;
     std::uint8_t byte[1];
-    ok(co_await (*server_stream)->read_some(byte), "read first byte");
 
-    client_stream->reset();  // destroys the open stream
-    auto r = co_await (*server_stream)->read_some(byte);
+    client_stream.reset();  // destroys the open stream
+    auto r = co_await server_stream->read_some(byte);
     EXPECT_EQ(r.error(), errc::stream_reset) << "destroying an open stream resets it";
 
     // The connection itself is unaffected.
@@ -404,20 +420,18 @@ void backpressure_isolated(const muxer_factory& factory, const memory_stream_opt
 
 void close_ends_streams_and_accept(const muxer_factory& factory, const memory_stream_options& options) {
   run_case(factory, options, [](context& c) -> task<void> {
-    auto client_stream = co_await c.client.open_stream();
-    if (!ok(client_stream, "open_stream")) co_return;
-    ok(co_await (*client_stream)->write(as_bytes("a")), "write");
-    auto server_stream = co_await c.server.accept_stream();
-    if (!ok(server_stream, "accept_stream")) co_return;
+    auto pair = co_await open_established(c);
+    if (!pair) co_return;
+    auto& client_stream = pair->client;
+    auto& server_stream = pair->server;
     std::uint8_t byte[1];
-    ok(co_await (*server_stream)->read_some(byte), "read first byte");
 
     auto pending_accept = [&]() -> task<void> {
       auto r = co_await c.server.accept_stream();
       EXPECT_EQ(r.error(), errc::connection_closed) << "a pending accept ends with connection_closed";
     };
     auto pending_read = [&]() -> task<void> {
-      auto r = co_await (*server_stream)->read_some(byte);
+      auto r = co_await server_stream->read_some(byte);
       EXPECT_FALSE(r) << "a pending read on the peer ends with an error";
       if (!r) {
         EXPECT_TRUE(is_stream_ending_error(r.error())) << describe(r.error());
@@ -432,9 +446,9 @@ void close_ends_streams_and_accept(const muxer_factory& factory, const memory_st
     EXPECT_TRUE(c.client.is_closed());
     EXPECT_TRUE(c.server.is_closed());
     // The closing side's own streams and calls fail too.
-    auto r = co_await (*client_stream)->read_some(byte);
+    auto r = co_await client_stream->read_some(byte);
     EXPECT_TRUE(!r && is_stream_ending_error(r.error()));
-    auto w = co_await (*client_stream)->write(as_bytes("b"));
+    auto w = co_await client_stream->write(as_bytes("b"));
     EXPECT_TRUE(!w && is_stream_ending_error(w.error()));
     EXPECT_EQ((co_await c.client.open_stream()).error(), errc::connection_closed);
     EXPECT_EQ((co_await c.client.accept_stream()).error(), errc::connection_closed);
@@ -445,13 +459,10 @@ void close_ends_streams_and_accept(const muxer_factory& factory, const memory_st
 
 void transport_failure_ends_everything(const muxer_factory& factory, const memory_stream_options& options) {
   run_case(factory, options, [](context& c) -> task<void> {
-    auto client_stream = co_await c.client.open_stream();
-    if (!ok(client_stream, "open_stream")) co_return;
-    ok(co_await (*client_stream)->write(as_bytes("a")), "write");
-    auto server_stream = co_await c.server.accept_stream();
-    if (!ok(server_stream, "accept_stream")) co_return;
-    std::uint8_t byte[1];
-    ok(co_await (*server_stream)->read_some(byte), "read first byte");
+    auto pair = co_await open_established(c);
+    if (!pair) co_return;
+    auto& client_stream = pair->client;
+    auto& server_stream = pair->server;
 
     auto expect_stream_error = [&](stream& s) -> task<void> {
       std::uint8_t buffer[8];
@@ -466,7 +477,7 @@ void transport_failure_ends_everything(const muxer_factory& factory, const memor
       c.client_transport.break_connection();
       co_return;
     };
-    co_await (expect_stream_error(**client_stream) && expect_stream_error(**server_stream) &&
+    co_await (expect_stream_error(*client_stream) && expect_stream_error(*server_stream) &&
               expect_accept_error(c.client) && expect_accept_error(c.server) && breaker());
     EXPECT_TRUE(c.client.is_closed());
     EXPECT_TRUE(c.server.is_closed());
