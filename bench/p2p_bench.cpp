@@ -152,16 +152,19 @@ struct server_thread {
   std::future<void> future;
 };
 
-double libp2p_one_way_mib_per_s(const p2p::multiaddr& target, std::uint64_t bytes) {
-  auto client = run_on_thread([target, bytes](asio::any_io_executor ex) -> task<double> {
+// Runs `measure` from a fresh client host (on its own thread) over a connection to
+// `target`, and returns what it reports.
+using libp2p_client = std::function<task<double>(p2p::host&, std::shared_ptr<p2p::connection>)>;
+
+double libp2p_mib_per_s(const p2p::multiaddr& target, libp2p_client measure) {
+  auto client = run_on_thread([target, measure](asio::any_io_executor ex) -> task<double> {
     p2p::system_clock clk;
     p2p::system_random rng;
     p2p::host h(ex, bench_config(false), clk, rng);
     double rate = 0;
     auto body = [&]() -> task<void> {
       auto conn = (co_await h.connect(target)).value();
-      auto s = co_await h.new_stream(conn, sink_protocol);
-      rate = co_await send_and_wait(*s.value().s, bytes);
+      rate = co_await measure(h, std::move(conn));
       h.stop(std::chrono::milliseconds(100));
     };
     co_await (h.run() && body());
@@ -170,25 +173,21 @@ double libp2p_one_way_mib_per_s(const p2p::multiaddr& target, std::uint64_t byte
   return client.get();
 }
 
-double libp2p_echo_mib_per_s(const p2p::multiaddr& target, std::uint64_t bytes) {
-  auto client = run_on_thread([target, bytes](asio::any_io_executor ex) -> task<double> {
-    p2p::system_clock clk;
-    p2p::system_random rng;
-    p2p::host h(ex, bench_config(false), clk, rng);
-    double rate = 0;
-    auto body = [&]() -> task<void> {
-      auto conn = (co_await h.connect(target)).value();
-      auto s = co_await h.new_stream(conn, p2p::testing::echo_protocol);
-      const auto start = steady_clock::now();
-      auto r = co_await p2p::testing::run_echo(*s.value().s, bytes);
-      if (!r) throw std::runtime_error("libp2p echo failed: " + r.error().message());
-      rate = bytes / 1048576.0 / seconds_since(start);
-      h.stop(std::chrono::milliseconds(100));
-    };
-    co_await (h.run() && body());
-    co_return rate;
+double libp2p_one_way_mib_per_s(const p2p::multiaddr& target, std::uint64_t bytes) {
+  return libp2p_mib_per_s(target, [bytes](p2p::host& h, std::shared_ptr<p2p::connection> conn) -> task<double> {
+    auto s = co_await h.new_stream(std::move(conn), sink_protocol);
+    co_return co_await send_and_wait(*s.value().s, bytes);
   });
-  return client.get();
+}
+
+double libp2p_echo_mib_per_s(const p2p::multiaddr& target, std::uint64_t bytes) {
+  return libp2p_mib_per_s(target, [bytes](p2p::host& h, std::shared_ptr<p2p::connection> conn) -> task<double> {
+    auto s = co_await h.new_stream(std::move(conn), p2p::testing::echo_protocol);
+    const auto start = steady_clock::now();
+    auto r = co_await p2p::testing::run_echo(*s.value().s, bytes);
+    if (!r) throw std::runtime_error("libp2p echo failed: " + r.error().message());
+    co_return bytes / 1048576.0 / seconds_since(start);
+  });
 }
 
 std::vector<double> dial_latencies_ms(const p2p::multiaddr& target, int rounds) {
