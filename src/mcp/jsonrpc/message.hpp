@@ -39,6 +39,7 @@ inline constexpr int connection_closed = -32000;   // the peer / server / client
 inline constexpr int request_timeout = -32001;     // no response in time
 inline constexpr int too_many_requests = -32010;   // pending-request limit reached
 inline constexpr int message_too_large = -32011;   // a message over the size limit
+inline constexpr int access_denied = -32012;       // the peer may not use this server
 }  // namespace codes
 
 inline constexpr std::string_view jsonrpc_version = "2.0";

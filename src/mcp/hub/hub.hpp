@@ -1,0 +1,242 @@
+// The hub: where MCP client sessions meet the upstreams (mcp/server/upstream.hpp) that
+// serve them. Two kinds of session use it:
+//   - gateway sessions (local MCP clients over Streamable HTTP or `p2pmcp stdio`) see
+//     every upstream at once, with names prefixed "<alias>_<server>_" (naming.hpp);
+//   - peer sessions (a peer's libp2p stream for /p2pmcp/mcp/1.0.0/<server>) see one
+//     hosted upstream with its own names: the hop is transparent.
+//
+// A session answers initialize and ping itself, serves list requests from the upstreams'
+// caches or by asking each upstream, and forwards everything else to the upstream that
+// owns the name or URI. Upstreams are shared by many sessions, so the hub is the single
+// reader of each upstream's messages and routes them:
+//   - notifications/progress: every forwarded request carries a progress token of the
+//     hub's (so an upstream's idle timeout restarts on progress); progress comes back to
+//     the requesting client with its own token, or is dropped if it asked for none;
+//   - server-to-client requests (sampling, elicitation, roots): to the session whose
+//     request to that upstream started last (stdio and libp2p carry no link between the
+//     two; HTTP clients get it on the request's SSE stream), with a fresh id; its answer
+//     goes back to the upstream. No session in reach: answered with an error at once;
+//   - resources/updated: to the sessions that subscribed to that resource;
+//   - list_changed (resources, prompts) and logging messages: to the sessions that see
+//     the upstream. tools/list_changed is sent by the hub itself whenever what a session
+//     would list changes (an upstream's cached tools, an upstream coming or going).
+//
+// Threading: one io_context thread. Lifetimes: upstreams outlive remove_upstream();
+// sessions are closed (close() or destroyed) before the hub is destroyed.
+#pragma once
+
+#include "mcp/server/upstream.hpp"
+
+#include "p2p/core/signal.hpp"
+#include "p2p/core/task_group.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace mcp::hub {
+
+using json = nlohmann::json;
+using p2p::duration;
+using p2p::task;
+using server::rpc_error;
+using server::rpc_result;
+using server::server_message;
+using server::upstream;
+
+// One request's way back to the client.
+class reply_sink {
+ public:
+  virtual ~reply_sink() = default;
+  // A message related to the request (progress, a server-to-client request). False when
+  // it cannot go this way (the hub then posts it to the session).
+  virtual task<bool> send_related(json message) = 0;
+  // The final response.
+  virtual task<void> respond(json response) = 0;
+};
+
+// A session's way to send its client unsolicited messages (list_changed, logging, server
+// requests no reply stream can carry). False: dropped (queue full, client gone).
+class client_link {
+ public:
+  virtual ~client_link() = default;
+  virtual bool post(json message) = 0;
+};
+
+struct hub_options {
+  // Forwarded requests: idle timeout (restarted by progress; the upstream caps the total).
+  duration request_timeout = std::chrono::minutes(5);
+  // Each page of an aggregated list (tools/resources/prompts) from one upstream.
+  duration list_timeout = std::chrono::seconds(15);
+  std::size_t max_list_pages = 64;
+  json server_info = {{"name", "p2pmcp"}, {"version", "0.1.0"}};
+  std::string instructions;
+  std::vector<std::string> protocol_versions = {"2025-11-25", "2025-06-18", "2025-03-26"};
+};
+
+struct session_options {
+  // The peer hop: only this upstream, names unchanged. nullptr: the gateway (all of them).
+  upstream* only = nullptr;
+  // Set: initialize is answered with this error (access refused) and nothing else works.
+  std::optional<rpc_error> refuse;
+  // Who the client is, for logs ("gateway session 3f2a9c", "peer k3Xq9a").
+  std::string label;
+};
+
+class session;
+
+class hub {
+ public:
+  hub(boost::asio::any_io_executor executor, hub_options options = {});
+  ~hub();
+  hub(const hub&) = delete;
+  hub& operator=(const hub&) = delete;
+
+  // Makes `up` reachable under `prefix` ("local_files", "k3Xq9a_everything"); prefixes
+  // are unique. The hub starts reading its messages. `hide_when_unavailable`: its tools
+  // leave the gateway's list while it is unavailable (a disconnected peer), instead of
+  // staying listed with calls failing clearly (a local server restarting).
+  void add_upstream(upstream& up, std::string prefix, bool hide_when_unavailable = false);
+  // Forgets `up`: sessions that saw it get tools/list_changed; completes once the hub's
+  // reader and watcher of `up` have ended. Requests in flight to it are the upstream's to
+  // finish (it fails them when it stops).
+  task<void> remove_upstream(upstream& up);
+
+  // Reads the upstreams' messages until stop(); returns when every task it started ended
+  // (after that, upstreams may be destroyed).
+  task<void> run();
+  void stop();
+
+  // A new client session. The session must be closed/destroyed before the hub.
+  std::unique_ptr<session> open_session(client_link& link, session_options options);
+
+  struct entry {
+    upstream* up = nullptr;
+    std::string prefix;
+    bool hide_when_unavailable = false;
+  };
+  const std::vector<entry>& upstreams() const noexcept { return entries_; }
+  const entry* find_prefix(std::string_view prefix) const;
+  const entry* find(const upstream& up) const;
+
+  // The gateway's tool: which upstream and original name an exposed tool name maps to.
+  struct tool_route {
+    upstream* up = nullptr;
+    std::string name;
+  };
+  std::optional<tool_route> route_tool(std::string_view exposed);
+  // The gateway's tools/list: every tool of every listed upstream, renamed.
+  json list_tools();
+
+  const hub_options& options() const noexcept { return options_; }
+  std::size_t session_count() const noexcept { return sessions_.size(); }
+
+ private:
+  friend class session;
+  struct progress_route {
+    session* owner = nullptr;
+    std::string request_key;
+  };
+
+  task<void> pump(upstream* up);
+  task<void> watch(upstream* up, bool tools);
+  void dispatch(upstream& up, server_message message);
+  void route_server_request(upstream& up, server_message message);
+  void catalogue_changed(const upstream* up);
+  bool visible(const entry& e) const;
+  void rebuild_index();
+
+  boost::asio::any_io_executor executor_;
+  hub_options options_;
+  std::vector<entry> entries_;
+  // The reader and watcher of each upstream, cancelled on removal and on stop.
+  std::map<const upstream*, std::unique_ptr<p2p::task_group>> readers_;
+  std::set<session*> sessions_;
+  std::map<std::int64_t, progress_route> progress_;
+  std::int64_t next_token_ = 1;
+  std::uint64_t next_serial_ = 0;  // orders forwarded requests (server requests go to the latest)
+  std::map<std::string, tool_route> tool_index_;
+  bool index_dirty_ = true;
+  bool stopping_ = false;
+  p2p::signal stop_signal_;
+};
+
+class session {
+ public:
+  ~session();
+  session(const session&) = delete;
+  session& operator=(const session&) = delete;
+
+  // One message from the client. A request is answered through `reply` before this
+  // returns (a cancelled one too: with an error the client ignores). Notifications and
+  // responses need no reply (nullptr is fine). Many calls may run at once.
+  task<void> handle(json message, reply_sink* reply);
+  // The client went away: its requests are cancelled upstream, server-to-client requests
+  // it owed are answered with errors. Idempotent; the destructor calls it.
+  void close();
+
+  bool initialized() const noexcept { return initialized_; }
+  const std::string& label() const noexcept { return options_.label; }
+  const json& client_capabilities() const noexcept { return client_capabilities_; }
+
+ private:
+  friend class hub;
+  struct active_request;
+  struct server_request {
+    upstream* from = nullptr;
+    server_message message;
+  };
+
+  session(hub& owner, client_link& link, session_options options);
+
+  bool sees(const upstream& up) const noexcept;
+  std::string prefix_of(const upstream& up) const;
+  task<json> answer(const json& request, active_request& state);
+  task<json> forward(upstream& up, std::string method, json params, active_request& state);
+  task<rpc_result<json>> request_upstream(upstream& up, std::string method, json params, active_request& state);
+  task<void> wait_cancelled(active_request& state);
+  // Sends the request's related messages on its reply stream, in order, until the
+  // request finished and the queue is empty.
+  task<void> relay(active_request& state);
+  task<json> aggregate_list(std::string method, std::string member, const json& request);
+  task<json> read_resource(std::string method, const json& request, active_request& state);
+  task<json> get_prompt(const json& request, active_request& state);
+  task<json> complete(const json& request, active_request& state);
+  task<json> set_log_level(const json& request);
+  json initialize_result(const json& params);
+  std::optional<std::pair<upstream*, std::string>> route_uri(std::string_view uri) const;
+  std::optional<std::pair<upstream*, std::string>> route_prompt(std::string_view name) const;
+  void rewrite_content(json& content, const upstream& up) const;
+  void handle_response(const json& message);
+  void handle_cancelled(const json& message);
+  // From the hub.
+  void deliver_progress(const std::string& request_key, json notification);
+  void deliver_server_request(upstream& from, server_message message, active_request* via);
+  void deliver_cancel_of_server_request(upstream& from, const json& upstream_id);
+  void deliver_resource_updated(upstream& from, json notification);
+  void post(json message);
+
+  hub& hub_;
+  client_link& link_;
+  session_options options_;
+  bool initialized_ = false;
+  bool closed_ = false;
+  json client_capabilities_ = json::object();
+  std::map<std::string, active_request*> active_;  // by the client's id (dumped)
+  std::uint64_t request_serial_ = 0;
+  std::map<std::int64_t, server_request> server_requests_;  // by the id we gave the client
+  std::int64_t next_server_request_id_ = 1;
+  std::set<std::pair<const upstream*, std::string>> subscriptions_;
+  std::set<const upstream*> used_;  // upstreams this session sent requests to
+};
+
+}  // namespace mcp::hub

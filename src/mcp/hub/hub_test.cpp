@@ -1,0 +1,534 @@
+// The hub against fake upstreams (scripted in process) and recording clients: routing by
+// name and URI, progress and server-to-client requests through the hop, cancellation,
+// list_changed, the peer hop's transparency and refusal, and the newline stream shell.
+#include "mcp/hub/hub.hpp"
+#include "mcp/hub/stream_session.hpp"
+
+#include "mcp/jsonrpc/line_framer.hpp"
+#include "mcp/jsonrpc/message.hpp"
+
+#include "memory_stream.hpp"
+#include "run.hpp"
+
+#include "p2p/core/signal.hpp"
+#include "p2p/core/task_group.hpp"
+
+#include <boost/asio/this_coro.hpp>
+
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <functional>
+
+namespace mcp::hub {
+namespace {
+
+namespace asio = boost::asio;
+using p2p::testing::run;
+
+// An upstream whose requests are answered by a test-supplied coroutine.
+class fake_upstream final : public upstream {
+ public:
+  using handler = std::function<task<rpc_result<json>>(std::string method, json params)>;
+
+  fake_upstream(asio::any_io_executor ex, std::string name) : name_(std::move(name)), signal_(ex) {
+    capabilities_ = {{"tools", json::object()}, {"resources", json::object()}, {"prompts", json::object()}};
+  }
+
+  const std::string& name() const noexcept override { return name_; }
+  bool available() const noexcept override { return available_; }
+  std::string unavailable_reason() const override { return available_ ? "" : "peer gone"; }
+  std::uint64_t state_version() const noexcept override { return state_version_; }
+  task<void> state_changed(std::uint64_t seen) override {
+    while (state_version_ == seen && !stopped_) {
+      co_await signal_.wait();
+      const asio::cancellation_state state = co_await asio::this_coro::cancellation_state;
+      if (state.cancelled() != asio::cancellation_type::none) co_return;
+    }
+  }
+  const std::string& protocol_version() const noexcept override { return version_; }
+  const json& server_info() const noexcept override { return info_; }
+  const json& server_capabilities() const noexcept override { return capabilities_; }
+  const std::string& instructions() const noexcept override { return instructions_; }
+
+  task<rpc_result<json>> request(std::string method, json params, duration) override {
+    record(method, params);
+    if (!available_) co_return rpc_error(-32000, unavailable_reason());
+    if (!on_request) co_return json::object();
+    co_return co_await on_request(std::move(method), std::move(params));
+  }
+  bool notify(std::string method, json) override {
+    notifications.push_back(method);
+    return true;
+  }
+  task<std::optional<server_message>> next_message() override {
+    while (queue_.empty() && !stopped_) {
+      co_await signal_.wait();
+      const asio::cancellation_state state = co_await asio::this_coro::cancellation_state;
+      if (state.cancelled() != asio::cancellation_type::none) co_return std::nullopt;
+    }
+    if (queue_.empty()) co_return std::nullopt;
+    server_message m = std::move(queue_.front());
+    queue_.pop_front();
+    co_return m;
+  }
+  bool respond(const server_message& request, json result) override {
+    responses.push_back({{"id", request.message["id"]}, {"result", result}});
+    signal_.notify();
+    return true;
+  }
+  bool respond_error(const server_message& request, int code, std::string message, json) override {
+    responses.push_back({{"id", request.message["id"]}, {"error", {{"code", code}, {"message", message}}}});
+    signal_.notify();
+    return true;
+  }
+  const std::vector<json>& tools() const noexcept override { return tools_; }
+  std::uint64_t tools_version() const noexcept override { return tools_version_; }
+  task<void> tools_changed(std::uint64_t seen) override {
+    while (tools_version_ == seen && !stopped_) {
+      co_await signal_.wait();
+      const asio::cancellation_state state = co_await asio::this_coro::cancellation_state;
+      if (state.cancelled() != asio::cancellation_type::none) co_return;
+    }
+  }
+
+  void record(const std::string& method, const json& params) {
+    requests.push_back({{"method", method}, {"params", params}});
+  }
+
+  // ---- test controls ----
+  void set_tools(std::vector<json> tools) {
+    tools_ = std::move(tools);
+    ++tools_version_;
+    signal_.notify();
+  }
+  void set_available(bool a) {
+    available_ = a;
+    ++state_version_;
+    signal_.notify();
+  }
+  void push(json message) {
+    server_message m;
+    m.message = std::move(message);
+    queue_.push_back(std::move(m));
+    signal_.notify();
+  }
+  task<void> wait_for_responses(std::size_t n) {
+    while (responses.size() < n) co_await signal_.wait();
+  }
+  void stop() {
+    stopped_ = true;
+    signal_.notify();
+  }
+
+  handler on_request;
+  std::vector<json> requests;
+  std::vector<std::string> notifications;
+  std::vector<json> responses;
+  json capabilities_;
+
+ private:
+  std::string name_;
+  bool available_ = true;
+  bool stopped_ = false;
+  std::uint64_t state_version_ = 0;
+  std::string version_ = "2025-06-18";
+  json info_ = {{"name", "fake"}, {"version", "1"}};
+  std::string instructions_;
+  std::vector<json> tools_;
+  std::uint64_t tools_version_ = 0;
+  std::deque<server_message> queue_;
+  p2p::signal signal_;
+};
+
+// A client that records what the hub sends it.
+struct recording_client final : client_link {
+  explicit recording_client(asio::any_io_executor ex) : signal(ex) {}
+  bool post(json message) override {
+    posted.push_back(std::move(message));
+    signal.notify();
+    return true;
+  }
+  std::vector<json> posted;
+  p2p::signal signal;
+};
+
+struct recording_reply final : reply_sink {
+  explicit recording_reply(asio::any_io_executor ex) : signal(ex) {}
+  task<bool> send_related(json message) override {
+    related.push_back(std::move(message));
+    signal.notify();
+    co_return streams;
+  }
+  task<void> respond(json r) override {
+    response = std::move(r);
+    signal.notify();
+    co_return;
+  }
+  task<void> wait_related(std::size_t n) {
+    while (related.size() < n) co_await signal.wait();
+  }
+  bool streams = true;
+  std::vector<json> related;
+  json response;
+  p2p::signal signal;
+};
+
+json request(int id, std::string method, json params = json::object()) {
+  return jsonrpc::make_request(id, std::move(method), std::move(params));
+}
+
+json J(const char* text) { return json::parse(text); }
+
+json tool(std::string name) { return {{"name", std::move(name)}, {"inputSchema", {{"type", "object"}}}}; }
+
+// Runs `body` with a running hub; stops it afterwards.
+template <class Body>
+void with_hub(Body body) {
+  run([&](asio::any_io_executor ex) -> task<void> {
+    hub h(ex);
+    p2p::task_group tasks(ex);
+    tasks.spawn(h.run(), "hub");
+    co_await body(ex, h);
+    h.stop();
+    co_await tasks.wait();
+  });
+}
+
+task<json> call(session& s, json message, asio::any_io_executor ex) {
+  recording_reply reply(ex);
+  co_await s.handle(std::move(message), &reply);
+  co_return reply.response;
+}
+
+// g++ 12: no braced json and no class temporaries inside co_await statements, so tests
+// build each message first.
+#define CALL(result, s, id, method, params_text) \
+  json result;                                     \
+  {                                                \
+    json message_ = request(id, method, J(params_text)); \
+    result = co_await call(s, std::move(message_), ex);   \
+  }
+
+TEST(hub, gateway_lists_every_upstreams_tools_with_prefixed_names) {
+  with_hub([](asio::any_io_executor ex, hub& h) -> task<void> {
+    fake_upstream a(ex, "everything"), b(ex, "memory");
+    a.set_tools({tool("echo"), tool("add")});
+    b.set_tools({tool("read_graph")});
+    h.add_upstream(a, "k3Xq9a_everything", true);
+    h.add_upstream(b, "local_memory");
+    recording_client client(ex);
+    auto s = h.open_session(client, {});
+
+    CALL(init, *s, 1, "initialize", R"({"protocolVersion": "2025-03-26", "capabilities": {}})");
+    EXPECT_EQ(init["result"]["protocolVersion"], "2025-03-26");
+    EXPECT_TRUE(init["result"]["capabilities"]["tools"]["listChanged"].get<bool>());
+    EXPECT_EQ(init["result"]["serverInfo"]["name"], "p2pmcp");
+
+    CALL(listed, *s, 2, "tools/list", "{}");
+    std::vector<std::string> names;
+    for (auto& t : listed["result"]["tools"]) names.push_back(t["name"]);
+    EXPECT_EQ(names, (std::vector<std::string>{"k3Xq9a_everything_echo", "k3Xq9a_everything_add", "local_memory_read_graph"}));
+
+    // A peer that is unreachable leaves the list (and clients hear about it).
+    a.set_available(false);
+    while (client.posted.empty()) co_await client.signal.wait();
+    EXPECT_EQ(client.posted.back()["method"], "notifications/tools/list_changed");
+    CALL(listed2, *s, 3, "tools/list", "{}");
+    EXPECT_EQ(listed2["result"]["tools"].size(), 1u);
+    // Calling its tool anyway gives the upstream's sentence, not "unknown tool".
+    CALL(failed, *s, 4, "tools/call", R"({"name": "k3Xq9a_everything_echo"})");
+    EXPECT_EQ(failed["error"]["code"], -32000);
+    EXPECT_EQ(failed["error"]["message"], "peer gone");
+
+    CALL(unknown, *s, 5, "tools/call", R"({"name": "nobody_x_y"})");
+    EXPECT_EQ(unknown["error"]["code"], -32602);
+    EXPECT_NE(unknown["error"]["message"].get<std::string>().find("unknown tool 'nobody_x_y'"), std::string::npos);
+
+    s.reset();
+    co_await h.remove_upstream(a);
+    co_await h.remove_upstream(b);
+  });
+}
+
+TEST(hub, tool_call_goes_to_its_upstream_with_the_original_name_and_progress_comes_back) {
+  with_hub([](asio::any_io_executor ex, hub& h) -> task<void> {
+    fake_upstream a(ex, "everything");
+    a.set_tools({tool("longRunning")});
+    p2p::signal proceed(ex);
+    bool go = false;
+    a.on_request = [&](std::string method, json params) -> task<rpc_result<json>> {
+      EXPECT_EQ(method, "tools/call");
+      EXPECT_EQ(params["name"], "longRunning");
+      const json token = params["_meta"]["progressToken"];
+      EXPECT_TRUE(token.is_number_integer());  // the hub's own token
+      json progress = J(R"({"progress": 1})");
+      progress["progressToken"] = token;
+      a.push(jsonrpc::make_notification("notifications/progress", std::move(progress)));
+      while (!go) co_await proceed.wait();
+      json result = J(R"({"content": [{"type": "text", "text": "done"}]})");
+      co_return result;
+    };
+    h.add_upstream(a, "k3Xq9a_everything");
+    recording_client client(ex);
+    auto s = h.open_session(client, {});
+    recording_reply reply(ex);
+    p2p::task_group calls(ex);
+    json message = request(7, "tools/call", J(R"({"name": "k3Xq9a_everything_longRunning", "_meta": {"progressToken": "mine"}})"));
+    calls.spawn(s->handle(std::move(message), &reply), "call");
+    co_await reply.wait_related(1);
+    EXPECT_EQ(reply.related[0]["method"], "notifications/progress");
+    EXPECT_EQ(reply.related[0]["params"]["progressToken"], "mine");
+    EXPECT_TRUE(reply.response.is_null());
+    go = true;
+    proceed.notify();
+    co_await calls.wait();
+    EXPECT_EQ(reply.response["id"], 7);
+    EXPECT_EQ(reply.response["result"]["content"][0]["text"], "done");
+    s.reset();
+    co_await h.remove_upstream(a);
+  });
+}
+
+TEST(hub, sampling_request_reaches_the_calling_client_and_its_answer_the_server) {
+  with_hub([](asio::any_io_executor ex, hub& h) -> task<void> {
+    fake_upstream a(ex, "everything");
+    a.set_tools({tool("sampleLLM")});
+    a.on_request = [&](std::string, json) -> task<rpc_result<json>> {
+      a.push(jsonrpc::make_request(42, "sampling/createMessage", J(R"({"maxTokens": 10})")));
+      co_await a.wait_for_responses(1);
+      json result = J(R"({"content": [{"type": "text"}]})");
+      result["content"][0]["text"] = a.responses[0]["result"]["model"];
+      co_return result;
+    };
+    h.add_upstream(a, "local_everything");
+    recording_client other_client(ex), client(ex);
+    auto bystander = h.open_session(other_client, {});
+    auto s = h.open_session(client, {});
+    CALL(init1, *bystander, 1, "initialize", R"({"capabilities": {"sampling": {}}})");
+    CALL(init2, *s, 1, "initialize", R"({"capabilities": {"sampling": {}}})");
+
+    recording_reply reply(ex);
+    p2p::task_group calls(ex);
+    json message = request(9, "tools/call", J(R"({"name": "local_everything_sampleLLM"})"));
+    calls.spawn(s->handle(std::move(message), &reply), "call");
+    co_await reply.wait_related(1);
+    const json sampling = reply.related[0];
+    EXPECT_EQ(sampling["method"], "sampling/createMessage");
+    EXPECT_NE(sampling["id"], 42);  // a fresh id for this client
+    json answer = jsonrpc::make_result_response(sampling["id"], J(R"({"model": "test-model"})"));
+    co_await s->handle(std::move(answer), nullptr);
+    co_await calls.wait();
+    EXPECT_EQ(a.responses[0]["id"], 42);
+    EXPECT_EQ(reply.response["result"]["content"][0]["text"], "test-model");
+    EXPECT_TRUE(other_client.posted.empty());
+    bystander.reset();
+    s.reset();
+    co_await h.remove_upstream(a);
+  });
+}
+
+TEST(hub, a_server_request_with_no_client_to_answer_is_refused_at_once) {
+  with_hub([](asio::any_io_executor ex, hub& h) -> task<void> {
+    fake_upstream a(ex, "everything");
+    h.add_upstream(a, "local_everything");
+    a.push(jsonrpc::make_request(5, "sampling/createMessage", json::object()));
+    co_await a.wait_for_responses(1);
+    EXPECT_EQ(a.responses[0]["error"]["code"], -32601);
+    co_await h.remove_upstream(a);
+  });
+}
+
+TEST(hub, cancellation_from_the_client_cancels_the_upstream_request) {
+  with_hub([](asio::any_io_executor ex, hub& h) -> task<void> {
+    fake_upstream a(ex, "everything");
+    a.set_tools({tool("slow")});
+    p2p::signal never(ex);
+    bool reached = false, cancelled = false;
+    p2p::signal reached_signal(ex);
+    a.on_request = [&](std::string, json) -> task<rpc_result<json>> {
+      reached = true;
+      reached_signal.notify();
+      co_await never.wait();  // completes only by cancellation
+      cancelled = true;
+      co_return rpc_error(-32000, "cancelled");
+    };
+    h.add_upstream(a, "local_everything");
+    recording_client client(ex);
+    auto s = h.open_session(client, {});
+    recording_reply reply(ex);
+    p2p::task_group calls(ex);
+    json message = request(3, "tools/call", J(R"({"name": "local_everything_slow"})"));
+    calls.spawn(s->handle(std::move(message), &reply), "call");
+    while (!reached) co_await reached_signal.wait();
+    json cancel = jsonrpc::make_cancelled(3, "user");
+    co_await s->handle(std::move(cancel), nullptr);
+    co_await calls.wait();
+    EXPECT_TRUE(cancelled);
+    EXPECT_EQ(reply.response["id"], 3);
+    EXPECT_TRUE(reply.response.contains("error"));
+    s.reset();
+    co_await h.remove_upstream(a);
+  });
+}
+
+json resource_answer(const std::string& method, const json& params) {
+  json result = json::object();
+  if (method == "resources/list") {
+    result = J(R"({"resources": [{"uri": "test://static/1", "name": "one"}]})");
+  } else if (method == "resources/templates/list") {
+    result = J(R"({"resourceTemplates": [{"uriTemplate": "test://static/{id}", "name": "t"}]})");
+  } else if (method == "resources/read") {
+    result = J(R"({"contents": [{"text": "hello"}]})");
+    result["contents"][0]["uri"] = params["uri"];
+  } else if (method == "prompts/list") {
+    result = J(R"({"prompts": [{"name": "simple"}]})");
+  } else if (method == "prompts/get") {
+    result = J(R"({"messages": [{"role": "user", "content": {"type": "text"}}]})");
+    result["messages"][0]["content"]["text"] = params["name"];
+  }
+  return result;
+}
+
+TEST(hub, resources_are_addressed_by_prefixed_uris) {
+  with_hub([](asio::any_io_executor ex, hub& h) -> task<void> {
+    fake_upstream a(ex, "everything");
+    a.on_request = [&](std::string method, json params) -> task<rpc_result<json>> {
+      co_return resource_answer(method, params);
+    };
+    h.add_upstream(a, "k3Xq9a_everything");
+    recording_client client(ex);
+    auto s = h.open_session(client, {});
+    CALL(listed, *s, 1, "resources/list", "{}");
+    EXPECT_EQ(listed["result"]["resources"][0]["uri"], "p2pmcp://k3Xq9a_everything/test://static/1");
+    CALL(templates, *s, 2, "resources/templates/list", "{}");
+    EXPECT_EQ(templates["result"]["resourceTemplates"][0]["uriTemplate"], "p2pmcp://k3Xq9a_everything/test://static/{id}");
+    CALL(read, *s, 3, "resources/read", R"({"uri": "p2pmcp://k3Xq9a_everything/test://static/7"})");
+    EXPECT_EQ(a.requests.back()["params"]["uri"], "test://static/7");
+    EXPECT_EQ(read["result"]["contents"][0]["uri"], "p2pmcp://k3Xq9a_everything/test://static/7");
+    CALL(bad, *s, 4, "resources/read", R"({"uri": "test://static/7"})");
+    EXPECT_EQ(bad["error"]["code"], -32002);
+    CALL(prompts, *s, 5, "prompts/list", "{}");
+    EXPECT_EQ(prompts["result"]["prompts"][0]["name"], "k3Xq9a_everything_simple");
+    CALL(prompt, *s, 6, "prompts/get", R"({"name": "k3Xq9a_everything_simple"})");
+    EXPECT_EQ(prompt["result"]["messages"][0]["content"]["text"], "simple");
+    s.reset();
+    co_await h.remove_upstream(a);
+  });
+}
+
+TEST(hub, peer_sessions_see_one_server_with_its_own_names_and_can_be_refused) {
+  with_hub([](asio::any_io_executor ex, hub& h) -> task<void> {
+    fake_upstream a(ex, "everything"), b(ex, "memory");
+    a.set_tools({tool("echo")});
+    b.set_tools({tool("read_graph")});
+    a.on_request = [&](std::string method, json) -> task<rpc_result<json>> {
+      json result = json::object();
+      result["method"] = method;
+      co_return result;
+    };
+    h.add_upstream(a, "local_everything");
+    h.add_upstream(b, "local_memory");
+    recording_client client(ex);
+    session_options options;
+    options.only = &a;
+    auto s = h.open_session(client, options);
+    CALL(init, *s, 1, "initialize", R"({"protocolVersion": "2025-11-25"})");
+    EXPECT_EQ(init["result"]["serverInfo"]["name"], "fake");
+    EXPECT_EQ(init["result"]["protocolVersion"], "2025-11-25");
+    CALL(listed, *s, 2, "tools/list", "{}");
+    EXPECT_EQ(listed["result"]["tools"].size(), 1u);
+    EXPECT_EQ(listed["result"]["tools"][0]["name"], "echo");
+    // Methods the hub does not know still reach the server.
+    CALL(custom, *s, 3, "vendor/thing", "{}");
+    EXPECT_EQ(custom["result"]["method"], "vendor/thing");
+
+    session_options refused;
+    refused.only = &a;
+    refused.refuse = rpc_error(jsonrpc::codes::access_denied, "peer X is not allowed to use server 'everything'");
+    auto r = h.open_session(client, refused);
+    CALL(denied, *r, 1, "initialize", "{}");
+    EXPECT_EQ(denied["error"]["code"], jsonrpc::codes::access_denied);
+    CALL(denied_call, *r, 2, "tools/call", R"({"name": "echo"})");
+    EXPECT_EQ(denied_call["error"]["code"], jsonrpc::codes::access_denied);
+    s.reset();
+    r.reset();
+    co_await h.remove_upstream(a);
+    co_await h.remove_upstream(b);
+  });
+}
+
+task<std::string> read_line(p2p::stream& s, jsonrpc::line_framer& framer) {
+  std::array<std::uint8_t, 4096> buffer{};
+  for (;;) {
+    if (auto frame = framer.poll()) co_return frame->line;
+    auto n = co_await s.read_some(p2p::mutable_bytes_view(buffer.data(), buffer.size()));
+    if (!n || *n == 0) co_return std::string();
+    framer.feed(p2p::bytes_view(buffer.data(), *n));
+  }
+}
+
+task<void> write_line(p2p::stream& s, const json& message) {
+  const std::string line = message.dump() + "\n";
+  auto written = co_await s.write(p2p::as_bytes(line));
+  EXPECT_TRUE(written);
+}
+
+TEST(stream_session, serves_a_peer_over_newline_delimited_json_rpc) {
+  with_hub([](asio::any_io_executor ex, hub& h) -> task<void> {
+    fake_upstream a(ex, "everything");
+    a.set_tools({tool("echo")});
+    a.on_request = [&](std::string, json params) -> task<rpc_result<json>> {
+      json result = J(R"({"content": [{"type": "text"}]})");
+      result["content"][0]["text"] = params["arguments"]["message"];
+      co_return result;
+    };
+    h.add_upstream(a, "local_everything");
+    auto [client, server] = p2p::testing::make_memory_stream_pair(ex, {.max_read = 7});
+    p2p::task_group tasks(ex);
+    session_options options;
+    options.only = &a;
+    options.label = "peer test";
+    stream_session_options limits;
+    limits.max_line = 1024;
+    tasks.spawn(serve_stream(h, *server, options, limits), "serve");
+
+    jsonrpc::line_framer framer;
+    json m1 = request(1, "initialize", J(R"({"protocolVersion": "2025-06-18"})"));
+    co_await write_line(*client, m1);
+    json init = json::parse(co_await read_line(*client, framer));
+    EXPECT_EQ(init["result"]["protocolVersion"], "2025-06-18");
+    json m2 = jsonrpc::make_notification("notifications/initialized");
+    co_await write_line(*client, m2);
+    json m3 = request(2, "tools/call", J(R"({"name": "echo", "arguments": {"message": "hi"}})"));
+    co_await write_line(*client, m3);
+    json echoed = json::parse(co_await read_line(*client, framer));
+    EXPECT_EQ(echoed["id"], 2);
+    EXPECT_EQ(echoed["result"]["content"][0]["text"], "hi");
+
+    // An oversized request is answered with -32011 and the stream keeps working.
+    json m4 = request(3, "tools/call", J(R"({"name": "echo", "arguments": {}})"));
+    m4["params"]["arguments"]["message"] = std::string(2000, 'x');
+    co_await write_line(*client, m4);
+    json too_big = json::parse(co_await read_line(*client, framer));
+    EXPECT_EQ(too_big["id"], 3);
+    EXPECT_EQ(too_big["error"]["code"], jsonrpc::codes::message_too_large);
+    // Garbage gets a parse error.
+    const std::string garbage = "{not json\n";
+    co_await client->write(p2p::as_bytes(garbage));
+    json parse_error = json::parse(co_await read_line(*client, framer));
+    EXPECT_EQ(parse_error["error"]["code"], jsonrpc::codes::parse_error);
+    json m5 = request(4, "ping");
+    co_await write_line(*client, m5);
+    json pong = json::parse(co_await read_line(*client, framer));
+    EXPECT_EQ(pong["id"], 4);
+
+    co_await client->close_write();
+    EXPECT_EQ(co_await read_line(*client, framer), "");  // the server closes its side too
+    co_await tasks.wait();
+    co_await h.remove_upstream(a);
+  });
+}
+
+}  // namespace
+}  // namespace mcp::hub
