@@ -1,7 +1,12 @@
 // p2pmcp command line. Every failure a user can cause ends as one sentence on stderr
 // and a non-zero exit status (1: the operation failed, 2: the command line is wrong).
+#include "client_commands.hpp"
 #include "identity_file.hpp"
+#include "mcp_node.hpp"
 #include "node.hpp"
+#include "settings.hpp"
+
+#include "mcp/server/config.hpp"
 
 #include "p2p/core/log.hpp"
 #include "p2p/core/timeout.hpp"
@@ -13,6 +18,10 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -35,9 +44,15 @@ constexpr const char* usage_text = R"(p2pmcp — find and call MCP tools across 
 Usage: p2pmcp <command> [options]
 
 Commands:
-  up                     run a node: listen, print its addresses, serve peers until
-                         SIGINT/SIGTERM
+  up                     run a node: host the MCP servers of the config, serve them to
+                         peers, reach the peers' servers, and open the gateway for
+                         local MCP clients; until SIGINT/SIGTERM
   id                     print this node's peer ID (creating the identity if needed)
+  stdio                  bridge a stdio MCP client (Claude Desktop) to the running node
+  tools                  list every tool the running node reaches (the whole network)
+  call <tool> [JSON]     call a tool through the running node, e.g.
+                         p2pmcp call local_node_info '{}'
+  peers                  list the peers the running node knows
   ping <multiaddr>       ping a peer (the address may end in /p2p/<peer-id>)
   identify <multiaddr>   show a peer's agent, protocols and addresses
   perf <multiaddr>       measure throughput to a peer (libp2p perf protocol)
@@ -47,18 +62,30 @@ Commands:
 Options:
   --home DIR             node directory (identity key file) [env P2PMCP_HOME,
                          default ~/.p2pmcp]
+  --config FILE          up: MCP servers to host and node settings, in the
+                         Claude Desktop "mcpServers" shape [default HOME/config.json
+                         if it exists; none needed]
   --listen MULTIADDR     address to listen on, repeatable [default
                          /ip4/0.0.0.0/tcp/4021 and /ip6/::/tcp/4021]
+  --bootstrap MULTIADDR  up: a peer to connect to and keep connected (ends in
+                         /p2p/<peer-id>), repeatable
+  --gateway HOST:PORT    up: where local MCP clients connect (Streamable HTTP,
+                         http://HOST:PORT/mcp) [default 127.0.0.1:7469; port 0 picks
+                         a free one]
+  --no-gateway           up: no gateway
   --count N              ping: number of pings [default 4]
   --upload BYTES         perf: bytes to send [default 64 MiB]; suffixes K, M, G
   --download BYTES       perf: bytes to receive [default 64 MiB]
   --timeout SECONDS      ping/identify/perf: overall limit [default 30; perf 300]
-  --json                 identify/perf/ping: print JSON instead of text
+  --gateway-url URL      stdio/tools/call/peers: the node's gateway [default: read
+                         from HOME/node.json, written by the running node]
+  --json                 tools/call/peers/identify/perf/ping: print JSON
   --log-level LEVEL      trace, debug, info, warn, error, off [default: info for up,
                          warn otherwise; env P2PMCP_LOG]
 
 Examples:
   p2pmcp up --listen /ip4/0.0.0.0/tcp/4021
+  p2pmcp up --config servers.json --bootstrap /ip4/192.0.2.10/tcp/4021/p2p/12D3KooW...
   p2pmcp ping /ip4/192.0.2.10/tcp/4021/p2p/12D3KooW...
 )";
 
@@ -74,6 +101,11 @@ struct options {
   std::vector<std::string> positional;
   std::optional<fs::path> home;
   std::vector<std::string> listen;
+  std::optional<fs::path> config;
+  std::vector<std::string> bootstrap;
+  std::optional<std::string> gateway;
+  bool no_gateway = false;
+  std::optional<std::string> gateway_url;
   int count = 4;
   std::uint64_t upload = 64ull << 20;
   std::uint64_t download = 64ull << 20;
@@ -121,6 +153,11 @@ options parse_arguments(int argc, char** argv) {
     else if (a == "--version") o.command = "version";
     else if (a == "--home") o.home = value();
     else if (a == "--listen") o.listen.push_back(value());
+    else if (a == "--config") o.config = value();
+    else if (a == "--bootstrap") o.bootstrap.push_back(value());
+    else if (a == "--gateway") o.gateway = value();
+    else if (a == "--no-gateway") o.no_gateway = true;
+    else if (a == "--gateway-url") o.gateway_url = value();
     else if (a == "--count") o.count = parse_int(value(), a, 1, 1000000);
     else if (a == "--upload") o.upload = parse_size(value(), a);
     else if (a == "--download") o.download = parse_size(value(), a);
@@ -230,23 +267,113 @@ int run_id(const options& o) {
   return 0;
 }
 
+// The config file and the command line, merged (the command line wins).
+mcp_node_options load_mcp_options(const options& o, const fs::path& home) {
+  mcp_node_options out;
+  std::optional<fs::path> path = o.config;
+  if (!path) {
+    std::error_code ec;
+    if (fs::exists(home / "config.json", ec)) path = home / "config.json";
+  }
+  nlohmann::json node_settings_json;
+  std::string file = "(no config)";
+  if (path) {
+    auto loaded = mcp::server::load_config(*path);
+    if (!loaded) throw command_failure(loaded.error().message);
+    for (const auto& warning : loaded->warnings) p2p::log::warn("config", "{}", warning);
+    out.servers = std::move(loaded->servers);
+    node_settings_json = loaded->node_settings;
+    file = path->string();
+    for (const auto& server : out.servers)
+      if (server.name == mcp::builtin::server_name)
+        throw command_failure(fmt::format("{}: mcpServers.{}: the name \"{}\" is reserved for the node's built-in server; "
+                                          "rename it",
+                                          file, server.name, server.name));
+  }
+  auto parsed = parse_node_settings(node_settings_json, file);
+  if (auto* error = std::get_if<std::string>(&parsed)) throw command_failure(*error);
+  out.settings = std::get<node_settings>(std::move(parsed));
+
+  if (!o.listen.empty()) {
+    out.settings.listen.clear();
+    for (const auto& text : o.listen) out.settings.listen.push_back(parse_address(text));
+  }
+  if (out.settings.listen.empty()) out.settings.listen = listen_addresses(o);
+  for (const auto& text : o.bootstrap) {
+    auto b = parse_bootstrap(text);
+    if (auto* error = std::get_if<std::string>(&b)) throw usage_error("--bootstrap: " + *error);
+    out.settings.bootstrap.push_back(std::get<bootstrap_peer>(std::move(b)));
+  }
+  if (o.no_gateway) out.settings.gateway_enabled = false;
+  if (o.gateway) {
+    const auto colon = o.gateway->rfind(':');
+    if (colon == std::string::npos || colon == 0)
+      throw usage_error("--gateway needs HOST:PORT such as 127.0.0.1:7469, not '" + *o.gateway + "'");
+    std::string host = o.gateway->substr(0, colon);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    out.settings.gateway_enabled = true;
+    out.settings.gateway_host = host;
+    out.settings.gateway_port = static_cast<std::uint16_t>(parse_int(o.gateway->substr(colon + 1), "--gateway port", 0, 65535));
+  }
+  return out;
+}
+
+// <home>/node.json: how commands on this machine find the running node. Written
+// atomically with mode 0600; removed on clean shutdown.
+void write_node_file(const fs::path& path, const nlohmann::json& content) {
+  const fs::path temporary = path.string() + ".tmp";
+  const std::string text = content.dump(2) + "\n";
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) throw command_failure(fmt::format("cannot write {}: {}", temporary.string(), std::strerror(errno)));
+  const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  ::close(fd);
+  std::error_code ec;
+  if (!written) {
+    fs::remove(temporary, ec);
+    throw command_failure(fmt::format("cannot write {}", temporary.string()));
+  }
+  fs::rename(temporary, path, ec);
+  if (ec) throw command_failure(fmt::format("cannot write {}: {}", path.string(), ec.message()));
+}
+
 int run_up(const options& o) {
   const auto home = home_directory(o);
   auto loaded = load_or_create_identity(home / "identity.key");
   if (loaded.created) p2p::log::info("node", "created a new identity in {}", (home / "identity.key").string());
-  node_options opts{std::move(loaded.key), listen_addresses(o)};
+  auto mcp_options = load_mcp_options(o, home);
+  node_options opts{std::move(loaded.key), mcp_options.settings.listen};
 
   boost::asio::io_context io(1);
   node n(io.get_executor(), std::move(opts));
+  mcp_node services(n, std::move(mcp_options));
   if (auto r = n.host().listen(); !r) {
     throw command_failure(fmt::format(
         "cannot listen ({}); another program may be using the port — choose another with "
         "--listen /ip4/0.0.0.0/tcp/<port> (port 0 picks a free one)",
         r.error().message()));
   }
+  if (auto error = services.open_gateway()) throw command_failure(*error);
+
   std::printf("p2pmcp %s node %s\nlistening on:\n", version, n.host().id().to_string().c_str());
-  for (const auto& address : n.dialable_addresses()) std::printf("  %s\n", address.to_string().c_str());
+  nlohmann::json addresses = nlohmann::json::array();
+  for (const auto& address : n.dialable_addresses()) {
+    std::printf("  %s\n", address.to_string().c_str());
+    addresses.push_back(address.to_string());
+  }
+  const std::string gateway = services.gateway_url();
+  if (!gateway.empty()) std::printf("MCP gateway: %s\n", gateway.c_str());
+  std::string hosting = "node (built-in)";
+  for (const auto& s : services.hosted()) hosting += ", " + s.name;
+  std::printf("hosting: %s\n", hosting.c_str());
   std::fflush(stdout);
+
+  const fs::path node_file = home / "node.json";
+  nlohmann::json description = {{"peerId", n.host().id().to_string()},
+                                {"addresses", addresses},
+                                {"pid", static_cast<long>(::getpid())},
+                                {"version", version}};
+  if (!gateway.empty()) description["gateway"] = gateway;
+  write_node_file(node_file, description);
 
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   int received = 0;
@@ -254,20 +381,30 @@ int run_up(const options& o) {
     if (ec) return;
     if (++received == 1) {
       p2p::log::info("node", "{} received; shutting down (again to force)", number == SIGINT ? "SIGINT" : "SIGTERM");
-      n.stop();
+      services.stop();
       signals.async_wait(on_signal);
     } else {
       p2p::log::warn("node", "forced exit");
+      std::error_code ec;
+      fs::remove(node_file, ec);
       std::_Exit(130);
     }
   };
   signals.async_wait(on_signal);
   std::exception_ptr failure;
-  boost::asio::co_spawn(io, n.run(), [&](std::exception_ptr e) {
+  // The MCP services stop first (servers get their shutdown, peers their errors), then
+  // the host closes its connections.
+  auto services_then_host = [](mcp_node& s, node& h) -> task<void> {
+    co_await s.run();
+    h.stop();
+  };
+  boost::asio::co_spawn(io, n.run() && services_then_host(services, n), [&](std::exception_ptr e) {
     failure = e;
     signals.cancel();
   });
   io.run();
+  std::error_code ec;
+  fs::remove(node_file, ec);
   if (failure) std::rethrow_exception(failure);
   p2p::log::info("node", "stopped");
   return 0;
@@ -404,6 +541,27 @@ int dispatch(const options& o) {
   configure_logging(o, o.command == "up" ? p2p::log::level::info : p2p::log::level::warn);
   if (o.command == "up") return run_up(o);
   if (o.command == "id") return run_id(o);
+  if (o.command == "stdio" || o.command == "tools" || o.command == "call" || o.command == "peers") {
+    client_options c;
+    c.home = home_directory(o);
+    c.gateway_url = o.gateway_url;
+    c.json = o.json;
+    if (o.command == "stdio") {
+      if (!o.positional.empty()) throw usage_error("stdio takes no arguments");
+      return run_stdio(c);
+    }
+    if (o.command == "tools") {
+      if (!o.positional.empty()) throw usage_error("tools takes no arguments");
+      return run_tools(c);
+    }
+    if (o.command == "peers") {
+      if (!o.positional.empty()) throw usage_error("peers takes no arguments");
+      return run_peers(c);
+    }
+    if (o.positional.empty() || o.positional.size() > 2)
+      throw usage_error("call needs a tool name and optionally its arguments as a JSON object: p2pmcp call <tool> '{\"key\": \"value\"}'");
+    return run_call(c, o.positional[0], o.positional.size() == 2 ? o.positional[1] : std::string());
+  }
   if (o.command == "ping") return run_ping(o);
   if (o.command == "identify") return run_identify(o);
   if (o.command == "perf") return run_perf(o);

@@ -1,0 +1,351 @@
+#include "mcp_node.hpp"
+
+#include "mcp/hub/http_front.hpp"
+#include "mcp/hub/naming.hpp"
+#include "mcp/hub/stream_session.hpp"
+#include "mcp/jsonrpc/message.hpp"
+#include "mcp/peer/protocol.hpp"
+
+#include "p2p/core/log.hpp"
+#include "p2p/core/timeout.hpp"
+#include "p2p/protocols/ping/ping.hpp"
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+
+namespace p2pmcp {
+
+namespace asio = boost::asio;
+namespace log = p2p::log;
+using json = nlohmann::json;
+using namespace asio::experimental::awaitable_operators;
+
+namespace {
+
+constexpr std::string_view component = "node";
+
+mcp::hub::hub_options make_hub_options() {
+  mcp::hub::hub_options o;
+  o.server_info = {{"name", "p2pmcp"}, {"version", version}};
+  o.instructions =
+      "Tools of every MCP server on the p2pmcp network this node reaches. Names are "
+      "<peer>_<server>_<tool>: 'local' is this machine, other peers appear by a short alias "
+      "(the local_node_peers tool lists them).";
+  return o;
+}
+
+mcp::server::stdio_server_options hosted_options(const node_settings& settings) {
+  mcp::server::stdio_server_options o;
+  o.client_info = {{"name", "p2pmcp"}, {"version", version}};
+  // Whatever the server asks of its client is carried to the client that called it.
+  o.capabilities = {{"sampling", json::object()}, {"elicitation", json::object()}, {"roots", {{"listChanged", true}}}};
+  o.max_line_length = settings.max_message_bytes;
+  return o;
+}
+
+std::string seconds_text(p2p::duration d) {
+  return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(d).count()) + " s";
+}
+
+}  // namespace
+
+mcp_node::mcp_node(node& n, mcp_node_options options)
+    : node_(n),
+      options_(std::move(options)),
+      hub_(n.host().executor(), make_hub_options()),
+      builtin_(n.host().executor(), *this),
+      stop_signal_(n.host().executor()),
+      peers_changed_(n.host().executor()),
+      tasks_(n.host().executor()),
+      peer_tasks_(n.host().executor()) {
+  auto executor = n.host().executor();
+  hub_.add_upstream(builtin_, std::string(mcp::hub::local_alias) + "_" + std::string(mcp::builtin::server_name));
+  node_.host().set_handler(mcp::peer::protocol_for(mcp::builtin::server_name),
+                           [this](std::unique_ptr<p2p::stream> s, p2p::stream_info info) {
+                             return serve_peer(std::move(s), std::move(info), &builtin_,
+                                               std::string(mcp::builtin::server_name));
+                           });
+  for (auto& spec : options_.servers) {
+    const std::string name = spec.name;
+    auto server = std::make_unique<mcp::server::stdio_server>(executor, spec, hosted_options(options_.settings));
+    hub_.add_upstream(*server, std::string(mcp::hub::local_alias) + "_" + name);
+    mcp::server::upstream* up = server.get();
+    if (!spec.disabled) {
+      node_.host().set_handler(mcp::peer::protocol_for(name),
+                               [this, up, name](std::unique_ptr<p2p::stream> s, p2p::stream_info info) {
+                                 return serve_peer(std::move(s), std::move(info), up, name);
+                               });
+    }
+    hosted_.push_back(std::move(server));
+  }
+  for (const auto& b : options_.settings.bootstrap)
+    if (!b.alias.empty()) configured_aliases_[b.peer.to_string()] = b.alias;
+}
+
+mcp_node::~mcp_node() = default;
+
+std::optional<std::string> mcp_node::open_gateway() {
+  const auto& s = options_.settings;
+  if (!s.gateway_enabled) return std::nullopt;
+  mcp::gateway::http_server_config config;
+  config.address = s.gateway_host;
+  config.port = s.gateway_port;
+  config.max_body_size = s.max_message_bytes;
+  auto server = mcp::gateway::http_server::open(node_.host().executor(), config, mcp::hub::make_http_front(hub_), clock_,
+                                                random_);
+  if (!server) {
+    return "cannot open the MCP gateway on " + s.gateway_host + ":" + std::to_string(s.gateway_port) + " (" +
+           server.error().message() +
+           "); another node may be using it — choose another with --gateway 127.0.0.1:<port> (0 picks a free one) "
+           "or turn it off with --no-gateway";
+  }
+  gateway_ = std::move(*server);
+  return std::nullopt;
+}
+
+std::string mcp_node::gateway_url() const {
+  if (!gateway_) return {};
+  const std::string& host = options_.settings.gateway_host;
+  const bool v6 = host.find(':') != std::string::npos;
+  return "http://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(gateway_->port()) + "/mcp";
+}
+
+p2p::task<void> mcp_node::run() {
+  tasks_.spawn(hub_.run(), "mcp hub");
+  for (auto& server : hosted_) tasks_.spawn(server->run(), "mcp server " + server->name());
+  if (gateway_) tasks_.spawn(gateway_->run(), "mcp gateway");
+  peer_tasks_.spawn(watch_peers(), "peer watcher");
+  peer_tasks_.spawn(watch_identify(), "mcp server discovery");
+  for (const auto& b : options_.settings.bootstrap) peer_tasks_.spawn(keep_connected(b), "bootstrap " + b.address.to_string());
+
+  while (!stopping_) co_await stop_signal_.wait();
+
+  // Shutdown: no new work from peers or clients, then every server ends its own way.
+  peer_tasks_.cancel_all();
+  co_await peer_tasks_.wait();
+  if (gateway_) gateway_->stop();
+  for (auto& server : hosted_) server->stop();
+  for (auto& [id, peer] : peers_)
+    for (auto& [name, server] : peer.servers) server->stop();
+  builtin_.stop();
+  hub_.stop();
+  co_await tasks_.wait();
+}
+
+void mcp_node::stop() {
+  stopping_ = true;
+  stop_signal_.notify();
+}
+
+p2p::task<void> mcp_node::serve_peer(std::unique_ptr<p2p::stream> s, p2p::stream_info info, mcp::server::upstream* up,
+                                     std::string server) {
+  const std::string peer = info.remote_peer().to_string();
+  mcp::hub::session_options options;
+  options.only = up;
+  options.label = "peer " + alias_for(info.remote_peer()) + " on server '" + server + "'";
+  if (!options_.settings.rule_for(server).allows(peer)) {
+    log::info(component, "peer {} asked for MCP server '{}' but is not in its allow list", peer, server);
+    options.refuse = mcp::server::rpc_error(mcp::jsonrpc::codes::access_denied,
+                                            "peer " + peer + " is not allowed to use server '" + server + "'");
+  }
+  mcp::hub::stream_session_options limits;
+  limits.max_line = options_.settings.max_message_bytes;
+  co_await mcp::hub::serve_stream(hub_, *s, std::move(options), limits);
+}
+
+p2p::task<void> mcp_node::watch_peers() {
+  auto events = node_.host().subscribe();
+  for (;;) {
+    auto event = co_await events->next();
+    if (!event) co_return;
+    if (event->type == p2p::host_event::kind::connected)
+      log::info(component, "peer {} connected", event->conn->remote_peer().to_string());
+    if (event->type == p2p::host_event::kind::disconnected && !node_.host().is_connected(event->conn->remote_peer()))
+      log::info(component, "peer {} disconnected", event->conn->remote_peer().to_string());
+    peers_changed_.notify();
+  }
+}
+
+// Every identify (and identify push) result may announce MCP servers: reach them.
+p2p::task<void> mcp_node::watch_identify() {
+  for (;;) {
+    for (const auto& conn : node_.host().connections()) {
+      const auto* record = node_.host().peers().find(conn->remote_peer());
+      if (record) add_remote_servers(conn->remote_peer(), record->protocols);
+    }
+    auto updated = co_await node_.identify().wait_for_update();
+    if (!updated) co_return;
+  }
+}
+
+void mcp_node::add_remote_servers(const p2p::peer_id& peer, const std::vector<std::string>& protocols) {
+  for (const auto& protocol : protocols) {
+    auto server = mcp::peer::server_from_protocol(protocol);
+    if (!server) continue;
+    auto& entry = peer_entry(peer);
+    if (entry.servers.count(*server)) continue;
+    const std::string prefix = entry.alias + "_" + *server;
+    mcp::peer::stream_opener opener = [this, peer, protocol]() { return open_remote(peer, protocol); };
+    mcp::peer::remote_server_options options;
+    options.max_line_length = options_.settings.max_message_bytes;
+    auto remote = std::make_unique<mcp::peer::remote_server>(node_.host().executor(), *server, "peer " + entry.alias,
+                                                             std::move(opener), options);
+    hub_.add_upstream(*remote, prefix, true);
+    log::info(component, "peer {} ({}) hosts MCP server '{}': its tools appear as {}_<tool>", entry.alias,
+              peer.to_string(), *server, prefix);
+    tasks_.spawn(run_remote(remote.get()), "remote server " + prefix);
+    entry.servers.emplace(*server, std::move(remote));
+  }
+}
+
+p2p::task<p2p::result<std::unique_ptr<p2p::stream>>> mcp_node::open_remote(p2p::peer_id peer, std::string protocol) {
+  auto negotiated = co_await node_.host().new_stream(peer, protocol);
+  if (!negotiated) co_return negotiated.error();
+  co_return std::move(negotiated->s);
+}
+
+p2p::task<void> mcp_node::run_remote(mcp::peer::remote_server* server) { co_await server->run(); }
+
+mcp_node::remote_peer& mcp_node::peer_entry(const p2p::peer_id& peer) {
+  const std::string id = peer.to_string();
+  auto it = peers_.find(id);
+  if (it != peers_.end()) return it->second;
+  remote_peer entry;
+  entry.alias = alias_for(peer);
+  return peers_.emplace(id, std::move(entry)).first->second;
+}
+
+// Short, stable, unique among the peers we know: the configured name, else the tail of
+// the peer ID, longer when another peer already has that tail.
+std::string mcp_node::alias_for(const p2p::peer_id& peer) {
+  const std::string id = peer.to_string();
+  if (auto it = peers_.find(id); it != peers_.end()) return it->second.alias;
+  if (auto it = configured_aliases_.find(id); it != configured_aliases_.end()) return it->second;
+  auto taken = [&](const std::string& alias) {
+    if (alias == mcp::hub::local_alias) return true;
+    for (const auto& [other, entry] : peers_)
+      if (entry.alias == alias) return true;
+    for (const auto& [other, name] : configured_aliases_)
+      if (name == alias) return true;
+    return false;
+  };
+  std::string alias = mcp::hub::default_alias(id);
+  for (std::size_t length = alias.size() + 2; taken(alias) && length <= id.size(); length += 2)
+    alias = id.substr(id.size() - length);
+  return alias;
+}
+
+p2p::task<void> mcp_node::keep_connected(bootstrap_peer b) {
+  auto& host = node_.host();
+  host.peers().add_addresses(b.peer, {b.address}, p2p::peerstore::permanent_ttl, host.get_clock().now());
+  const std::string name = (b.alias.empty() ? std::string() : b.alias + " ") + b.address.to_string();
+  p2p::duration delay = std::chrono::seconds(1);
+  constexpr p2p::duration max_delay = std::chrono::seconds(60);
+  asio::steady_timer timer(host.executor());
+  for (;;) {
+    if (!host.is_connected(b.peer)) {
+      auto conn = co_await host.connect(b.address);
+      if (!conn) {
+        log::warn(component, "cannot reach bootstrap peer {}: {}; retrying in {}", name, conn.error().message(),
+                  seconds_text(delay));
+        timer.expires_after(delay);
+        co_await timer.async_wait(asio::use_awaitable);
+        delay = std::min(delay * 2, max_delay);
+        continue;
+      }
+      log::info(component, "connected to bootstrap peer {}", name);
+      delay = std::chrono::seconds(1);
+    }
+    while (host.is_connected(b.peer)) co_await peers_changed_.wait();
+    log::info(component, "lost the connection to bootstrap peer {}; reconnecting", name);
+  }
+}
+
+// ---- node_view ----
+
+std::string mcp_node::peer_id() const { return node_.host().id().to_string(); }
+std::string mcp_node::agent() const { return node_.host().config().agent_version; }
+
+std::vector<std::string> mcp_node::addresses() const {
+  std::vector<std::string> out;
+  for (const auto& a : node_.dialable_addresses()) out.push_back(a.to_string());
+  return out;
+}
+
+std::vector<mcp::builtin::hosted_summary> mcp_node::hosted() const {
+  std::vector<mcp::builtin::hosted_summary> out;
+  for (const auto& server : hosted_) {
+    mcp::builtin::hosted_summary s;
+    s.name = server->name();
+    s.state = std::string(mcp::server::to_string(server->state()));
+    s.tools = server->tools().size();
+    s.last_error = server->last_error();
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+std::vector<mcp::builtin::peer_summary> mcp_node::peers() const {
+  auto& host = node_.host();
+  std::map<std::string, mcp::builtin::peer_summary> out;
+  auto summarize = [&](const p2p::peer_id& peer) -> mcp::builtin::peer_summary& {
+    const std::string id = peer.to_string();
+    auto& s = out[id];
+    if (!s.peer_id.empty()) return s;
+    s.peer_id = id;
+    if (auto it = peers_.find(id); it != peers_.end()) {
+      s.alias = it->second.alias;
+      for (const auto& [name, server] : it->second.servers) s.servers.push_back(name);
+      s.latency_ms = it->second.latency_ms;
+    } else if (auto c = configured_aliases_.find(id); c != configured_aliases_.end()) {
+      s.alias = c->second;
+    } else {
+      s.alias = mcp::hub::default_alias(id);
+    }
+    s.connected = host.is_connected(peer);
+    for (const auto& a : host.peers().addresses(peer, host.get_clock().now())) s.addresses.push_back(a.to_string());
+    if (const auto* record = host.peers().find(peer)) s.agent = record->agent_version;
+    return s;
+  };
+  for (const auto& conn : host.connections()) summarize(conn->remote_peer());
+  for (const auto& b : options_.settings.bootstrap) summarize(b.peer);
+  for (const auto& [id, entry] : peers_)
+    if (auto parsed = p2p::peer_id::parse(id)) summarize(*parsed);
+  std::vector<mcp::builtin::peer_summary> list;
+  for (auto& [id, s] : out) list.push_back(std::move(s));
+  std::sort(list.begin(), list.end(), [](const auto& a, const auto& b) { return a.alias < b.alias; });
+  return list;
+}
+
+std::optional<p2p::peer_id> mcp_node::resolve_peer(const std::string& name) const {
+  for (const auto& [id, entry] : peers_)
+    if (entry.alias == name) return p2p::peer_id::parse(id).value();
+  for (const auto& [id, alias] : configured_aliases_)
+    if (alias == name) return p2p::peer_id::parse(id).value();
+  for (const auto& conn : node_.host().connections())
+    if (mcp::hub::default_alias(conn->remote_peer().to_string()) == name) return conn->remote_peer();
+  if (auto parsed = p2p::peer_id::parse(name)) return *parsed;
+  return std::nullopt;
+}
+
+p2p::task<mcp::server::rpc_result<double>> mcp_node::ping(std::string name) {
+  using mcp::server::rpc_error;
+  const auto peer = resolve_peer(name);
+  if (!peer) co_return rpc_error(mcp::jsonrpc::codes::invalid_params, "no known peer has the alias or ID '" + name + "'");
+  if (*peer == node_.host().id()) co_return rpc_error(mcp::jsonrpc::codes::invalid_params, "'" + name + "' is this node itself");
+  auto& host = node_.host();
+  auto s = co_await p2p::with_timeout(host.new_stream(*peer, p2p::ping::protocol_id), std::chrono::seconds(15));
+  if (!s) co_return rpc_error(mcp::jsonrpc::codes::connection_closed, "cannot reach peer " + name + ": " + s.error().message());
+  auto rtt = co_await p2p::with_timeout(p2p::ping::ping_once(*s->s, host.get_random(), host.get_clock()), std::chrono::seconds(15));
+  if (!rtt) co_return rpc_error(mcp::jsonrpc::codes::connection_closed, "ping to peer " + name + " failed: " + rtt.error().message());
+  co_await p2p::ping::finish(*s->s);
+  const double ms = std::chrono::duration<double, std::milli>(*rtt).count();
+  if (auto it = peers_.find(peer->to_string()); it != peers_.end()) it->second.latency_ms = ms;
+  co_return ms;
+}
+
+}  // namespace p2pmcp

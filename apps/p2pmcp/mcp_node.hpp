@@ -1,0 +1,99 @@
+// The MCP half of a running node, on top of node (the libp2p host):
+//   - hosts the configured stdio MCP servers and the built-in "node" server;
+//   - serves each of them to peers as /p2pmcp/mcp/1.0.0/<server> (docs/protocol.md),
+//     subject to the "allow" rules;
+//   - learns from identify which MCP servers each connected peer hosts, and reaches them
+//     as remote servers (mcp/peer) that reconnect on their own;
+//   - keeps the bootstrap peers connected (reconnect with backoff);
+//   - runs the gateway for local MCP clients (Streamable HTTP on 127.0.0.1:7469/mcp),
+//     where the hub (mcp/hub) shows every tool of the network under
+//     <alias>_<server>_<tool>.
+// The peer set is `peers_` below: bootstrap peers and whoever connects; discovery will
+// add to it later through add_peer().
+#pragma once
+
+#include "node.hpp"
+#include "settings.hpp"
+
+#include "mcp/builtin/builtin_server.hpp"
+#include "mcp/gateway/http/http_server.hpp"
+#include "mcp/hub/hub.hpp"
+#include "mcp/peer/remote_server.hpp"
+#include "mcp/server/config.hpp"
+#include "mcp/server/stdio_server.hpp"
+
+#include "p2p/core/signal.hpp"
+#include "p2p/core/task_group.hpp"
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace p2pmcp {
+
+struct mcp_node_options {
+  std::vector<mcp::server::server_spec> servers;  // hosted stdio servers, from the config
+  node_settings settings;
+};
+
+class mcp_node final : public mcp::builtin::node_view {
+ public:
+  mcp_node(node& n, mcp_node_options options);
+  ~mcp_node() override;
+
+  // Binds the gateway (when enabled). Errors are sentences.
+  std::optional<std::string> open_gateway();
+  // "http://127.0.0.1:7469/mcp", or empty when the gateway is off.
+  std::string gateway_url() const override;
+
+  // Runs everything until stop(); returns when all of it ended.
+  p2p::task<void> run();
+  void stop();
+
+  // ---- node_view (the built-in tools) ----
+  std::string peer_id() const override;
+  std::string agent() const override;
+  std::vector<std::string> addresses() const override;
+  std::vector<mcp::builtin::hosted_summary> hosted() const override;
+  std::vector<mcp::builtin::peer_summary> peers() const override;
+  p2p::task<mcp::server::rpc_result<double>> ping(std::string peer) override;
+
+ private:
+  struct remote_peer {
+    std::string alias;
+    std::map<std::string, std::unique_ptr<mcp::peer::remote_server>> servers;  // by name
+    std::optional<double> latency_ms;
+  };
+
+  p2p::task<void> serve_peer(std::unique_ptr<p2p::stream> s, p2p::stream_info info, mcp::server::upstream* up,
+                             std::string server);
+  p2p::task<void> watch_peers();
+  p2p::task<void> watch_identify();
+  p2p::task<p2p::result<std::unique_ptr<p2p::stream>>> open_remote(p2p::peer_id peer, std::string protocol);
+  void add_remote_servers(const p2p::peer_id& peer, const std::vector<std::string>& protocols);
+  p2p::task<void> keep_connected(bootstrap_peer peer);
+  p2p::task<void> run_remote(mcp::peer::remote_server* server);
+  remote_peer& peer_entry(const p2p::peer_id& peer);
+  std::string alias_for(const p2p::peer_id& peer);
+  std::optional<p2p::peer_id> resolve_peer(const std::string& name) const;
+
+  node& node_;
+  mcp_node_options options_;
+  mcp::hub::hub hub_;
+  std::vector<std::unique_ptr<mcp::server::stdio_server>> hosted_;
+  mcp::builtin::builtin_server builtin_;
+  p2p::system_clock clock_;
+  p2p::system_random random_;
+  std::unique_ptr<mcp::gateway::http_server> gateway_;
+  std::map<std::string, remote_peer> peers_;  // by peer ID text
+  std::map<std::string, std::string> configured_aliases_;  // peer ID text -> name
+  bool stopping_ = false;
+  p2p::signal stop_signal_;
+  p2p::signal peers_changed_;
+  p2p::task_group tasks_;       // servers, hub, gateway: they end when asked
+  p2p::task_group peer_tasks_;  // watchers and bootstrap keepers: cancelled on stop
+};
+
+}  // namespace p2pmcp

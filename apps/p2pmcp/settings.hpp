@@ -1,0 +1,65 @@
+// The node's own settings: the "p2pmcp" object of the mcpServers config file, merged with
+// the command line (the command line wins for listen/gateway; bootstrap lists add up).
+//
+//   "p2pmcp": {
+//     "listen":    ["/ip4/0.0.0.0/tcp/4021"],
+//     "bootstrap": ["/ip4/192.0.2.10/tcp/4021/p2p/12D3KooW..."],
+//     "peers":     {"laptop": "/ip4/192.0.2.11/tcp/4021/p2p/12D3KooW..."},  // named bootstrap peers
+//     "gateway":   {"host": "127.0.0.1", "port": 7469} | false,
+//     "allow":     {"files": ["12D3KooW..."], "*": "all"},
+//     "maxMessageBytes": 4194304
+//   }
+//
+// Parsing never throws on any input; each problem is one sentence naming the key.
+#pragma once
+
+#include "p2p/core/multiaddr.hpp"
+#include "p2p/core/peer_id.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace p2pmcp {
+
+inline constexpr std::uint16_t default_gateway_port = 7469;
+
+struct bootstrap_peer {
+  p2p::multiaddr address;  // ends in /p2p/<id>
+  p2p::peer_id peer;
+  std::string alias;       // from "peers", else empty (the default alias is used)
+};
+
+// Who may use one hosted server over libp2p.
+struct access_rule {
+  bool everyone = true;
+  std::set<std::string> peers;  // peer IDs (text) when !everyone
+  bool allows(const std::string& peer) const { return everyone || peers.count(peer) > 0; }
+};
+
+struct node_settings {
+  std::vector<p2p::multiaddr> listen;
+  std::vector<bootstrap_peer> bootstrap;
+  bool gateway_enabled = true;
+  std::string gateway_host = "127.0.0.1";
+  std::uint16_t gateway_port = default_gateway_port;
+  std::map<std::string, access_rule> allow;  // by server name; "*" is the default rule
+  std::size_t max_message_bytes = 4 * 1024 * 1024;
+
+  const access_rule& rule_for(const std::string& server) const;
+};
+
+// `settings` is the config's "p2pmcp" value (null when absent). `file` labels messages.
+std::variant<node_settings, std::string> parse_node_settings(const nlohmann::json& settings, const std::string& file);
+
+// A multiaddr that must name its peer (/p2p/<id> at the end): for bootstrap entries.
+std::variant<bootstrap_peer, std::string> parse_bootstrap(const std::string& text);
+
+}  // namespace p2pmcp
