@@ -29,7 +29,7 @@ expect_failure() {
 }
 
 # Start node A and read its address from its first output lines (no sleeping).
-coproc NODE { exec "$bin" up --home "$work/a" --listen /ip4/127.0.0.1/tcp/0 --log-level warn; }
+coproc NODE { exec "$bin" up --home "$work/a" --listen /ip4/127.0.0.1/tcp/0 --gateway 127.0.0.1:0 --log-level warn; }
 node_pid=$NODE_PID
 out=${NODE[0]}
 read -r -t 30 -u "$out" header
@@ -54,7 +54,7 @@ expect_failure "wrong peer ID" 1 "not the peer named in the address" \
   ping "${address%/p2p/*}/p2p/12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA" --home "$work/b"
 # An address nobody listens on: start a second node, note its address, stop it.
 mkfifo "$work/other.out"
-"$bin" up --home "$work/c" --listen /ip4/127.0.0.1/tcp/0 --log-level off >"$work/other.out" &
+"$bin" up --home "$work/c" --listen /ip4/127.0.0.1/tcp/0 --no-gateway --log-level off >"$work/other.out" &
 other_pid=$!
 exec {other}<"$work/other.out"
 read -r -t 30 -u "$other" _; read -r -t 30 -u "$other" _; read -r -t 30 -u "$other" port_free_address
@@ -66,12 +66,28 @@ mkdir -p "$work/corrupt" && echo "not a key" >"$work/corrupt/identity.key" && ch
 expect_failure "corrupt key file" 1 "not a libp2p private key" id --home "$work/corrupt"
 check "corrupt key file left untouched" grep -q "not a key" "$work/corrupt/identity.key"
 
+# The MCP commands find the running node through its node.json (written before the
+# address lines above were printed).
+check "node.json names the gateway" grep -q '"gateway": "http://127.0.0.1:' "$work/a/node.json"
+check "tools lists the built-in tools" bash -c "'$bin' tools --home '$work/a' | grep -q '^local_node_info'"
+check "call local_node_info shows the peer ID" bash -c "'$bin' call local_node_info '{}' --home '$work/a' | grep -q '$peer'"
+check "peers --json is JSON" bash -c "'$bin' peers --json --home '$work/a' | grep -q '\"peers\"'"
+expect_failure "call with arguments that are not JSON" 2 "JSON" call local_node_ping '{peer' --home "$work/a"
+expect_failure "call of an unknown tool" 1 "unknown tool" call nobody_x_y '{}' --home "$work/a"
+expect_failure "tools without a running node" 1 "no p2pmcp node is running" tools --home "$work/nobody"
+mkdir -p "$work/badcfg"
+echo '{"mcpServers": {"node": {"command": "true"}}}' >"$work/badcfg/reserved.json"
+expect_failure "reserved server name" 1 "reserved" up --home "$work/badcfg" --config "$work/badcfg/reserved.json" --listen /ip4/127.0.0.1/tcp/0 --no-gateway --log-level warn
+echo '{"p2pmcp": {"gateway": {"prot": 1}}}' >"$work/badcfg/typo.json"
+expect_failure "unknown node setting" 1 "p2pmcp.gateway.prot is not a gateway setting" up --home "$work/badcfg" --config "$work/badcfg/typo.json" --listen /ip4/127.0.0.1/tcp/0 --log-level warn
+
 # Restarting keeps the identity; SIGTERM ends the node cleanly.
 kill -TERM "$node_pid"
 wait "$node_pid"; rc=$?
 node_pid=
 check "SIGTERM exits 0 (got $rc)" test "$rc" -eq 0
 check "restart keeps the identity" test "$("$bin" id --home "$work/a")" = "$peer"
+check "clean shutdown removes node.json" test ! -e "$work/a/node.json"
 
 echo "cli: $passed passed, $failed failed"
 (( failed == 0 ))
