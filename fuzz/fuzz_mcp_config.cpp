@@ -3,6 +3,7 @@
 // the rules the rest of the node relies on (valid name, a command, no NUL anywhere, env
 // names without '='). Small limits so the fuzzer reaches them.
 #include "mcp/server/config.hpp"
+#include "mcp/server/node_settings.hpp"
 
 #include <cstdlib>
 #include <string_view>
@@ -43,6 +44,15 @@ extern "C" int LLVMFuzzerTestOneInput(const unsigned char* data, std::size_t siz
     if (spec.cwd) check(!spec.cwd->empty() && !has_nul(*spec.cwd));
   }
   check(config->node_settings.is_null() || config->node_settings.is_object());
+  // The node's own settings from the same file: a value or one sentence naming the key.
+  auto settings = mcp::server::parse_node_settings(config->node_settings, "fuzz.json");
+  if (auto* error = std::get_if<std::string>(&settings)) {
+    check(error->rfind("fuzz.json: p2pmcp", 0) == 0);
+  } else {
+    const auto& s = std::get<mcp::server::node_settings>(settings);
+    check(s.max_message_bytes >= 1024);
+    for (const auto& b : s.bootstrap) check(b.address.peer().has_value());
+  }
   for (const auto& warning : config->warnings) check(warning.rfind("fuzz.json: ", 0) == 0);
   // Deterministic: the same text gives the same outcome.
   auto again = mcp::server::parse_config(text, "fuzz.json", limits);

@@ -4,9 +4,9 @@
 #include "identity_file.hpp"
 #include "mcp_node.hpp"
 #include "node.hpp"
-#include "settings.hpp"
 
 #include "mcp/server/config.hpp"
+#include "mcp/server/node_settings.hpp"
 
 #include "p2p/core/log.hpp"
 #include "p2p/core/timeout.hpp"
@@ -290,7 +290,7 @@ mcp_node_options load_mcp_options(const options& o, const fs::path& home) {
                                           "rename it",
                                           file, server.name, server.name));
   }
-  auto parsed = parse_node_settings(node_settings_json, file);
+  auto parsed = mcp::server::parse_node_settings(node_settings_json, file);
   if (auto* error = std::get_if<std::string>(&parsed)) throw command_failure(*error);
   out.settings = std::get<node_settings>(std::move(parsed));
 
@@ -300,7 +300,7 @@ mcp_node_options load_mcp_options(const options& o, const fs::path& home) {
   }
   if (out.settings.listen.empty()) out.settings.listen = listen_addresses(o);
   for (const auto& text : o.bootstrap) {
-    auto b = parse_bootstrap(text);
+    auto b = mcp::server::parse_bootstrap(text);
     if (auto* error = std::get_if<std::string>(&b)) throw usage_error("--bootstrap: " + *error);
     out.settings.bootstrap.push_back(std::get<bootstrap_peer>(std::move(b)));
   }

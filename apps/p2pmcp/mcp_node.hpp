@@ -13,13 +13,13 @@
 #pragma once
 
 #include "node.hpp"
-#include "settings.hpp"
 
 #include "mcp/builtin/builtin_server.hpp"
 #include "mcp/gateway/http/http_server.hpp"
 #include "mcp/hub/hub.hpp"
 #include "mcp/peer/remote_server.hpp"
 #include "mcp/server/config.hpp"
+#include "mcp/server/node_settings.hpp"
 #include "mcp/server/stdio_server.hpp"
 
 #include "p2p/core/signal.hpp"
@@ -32,6 +32,9 @@
 #include <vector>
 
 namespace p2pmcp {
+
+using mcp::server::bootstrap_peer;
+using mcp::server::node_settings;
 
 struct mcp_node_options {
   std::vector<mcp::server::server_spec> servers;  // hosted stdio servers, from the config

@@ -10,7 +10,9 @@
 //     "maxMessageBytes": 4194304
 //   }
 //
-// Parsing never throws on any input; each problem is one sentence naming the key.
+// Parsing never throws on any input (fuzzed with the config, fuzz_mcp_config); each
+// problem is one sentence naming the key. The app interprets the values
+// (apps/p2pmcp/mcp_node.cpp).
 #pragma once
 
 #include "p2p/core/multiaddr.hpp"
@@ -27,7 +29,7 @@
 #include <variant>
 #include <vector>
 
-namespace p2pmcp {
+namespace mcp::server {
 
 inline constexpr std::uint16_t default_gateway_port = 7469;
 
@@ -62,4 +64,4 @@ std::variant<node_settings, std::string> parse_node_settings(const nlohmann::jso
 // A multiaddr that must name its peer (/p2p/<id> at the end): for bootstrap entries.
 std::variant<bootstrap_peer, std::string> parse_bootstrap(const std::string& text);
 
-}  // namespace p2pmcp
+}  // namespace mcp::server

@@ -1,8 +1,8 @@
-#include "settings.hpp"
+#include "mcp/server/node_settings.hpp"
 
 #include "mcp/server/config.hpp"
 
-namespace p2pmcp {
+namespace mcp::server {
 
 using json = nlohmann::json;
 
@@ -107,4 +107,4 @@ std::variant<node_settings, std::string> parse_node_settings(const json& setting
   return out;
 }
 
-}  // namespace p2pmcp
+}  // namespace mcp::server

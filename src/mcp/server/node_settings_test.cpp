@@ -1,0 +1,70 @@
+#include "mcp/server/node_settings.hpp"
+
+#include <gtest/gtest.h>
+
+namespace mcp::server {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr const char* peer_a = "12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN";
+
+std::string error_of(const char* text) {
+  auto parsed = parse_node_settings(json::parse(text), "c.json");
+  auto* error = std::get_if<std::string>(&parsed);
+  return error ? *error : std::string();
+}
+
+TEST(node_settings, absent_means_defaults) {
+  auto parsed = parse_node_settings(json(), "c.json");
+  ASSERT_TRUE(std::holds_alternative<node_settings>(parsed));
+  const auto& s = std::get<node_settings>(parsed);
+  EXPECT_TRUE(s.gateway_enabled);
+  EXPECT_EQ(s.gateway_host, "127.0.0.1");
+  EXPECT_EQ(s.gateway_port, default_gateway_port);
+  EXPECT_TRUE(s.rule_for("anything").allows(peer_a));  // documented default: open
+}
+
+TEST(node_settings, reads_every_setting) {
+  const std::string text = std::string(R"({
+    "listen": ["/ip4/0.0.0.0/tcp/4021"],
+    "bootstrap": ["/ip4/192.0.2.10/tcp/4021/p2p/)") + peer_a + R"("],
+    "peers": {"laptop": "/ip4/192.0.2.11/tcp/4021/p2p/)" + peer_a + R"("},
+    "gateway": {"host": "::1", "port": 0},
+    "allow": {"files": [")" + peer_a + R"("], "*": []},
+    "maxMessageBytes": 65536})";
+  auto parsed = parse_node_settings(json::parse(text), "c.json");
+  ASSERT_TRUE(std::holds_alternative<node_settings>(parsed)) << std::get<std::string>(parsed);
+  const auto& s = std::get<node_settings>(parsed);
+  ASSERT_EQ(s.listen.size(), 1u);
+  ASSERT_EQ(s.bootstrap.size(), 2u);
+  EXPECT_EQ(s.bootstrap[0].peer.to_string(), peer_a);
+  EXPECT_EQ(s.bootstrap[1].alias, "laptop");
+  EXPECT_EQ(s.gateway_host, "::1");
+  EXPECT_EQ(s.gateway_port, 0);
+  EXPECT_EQ(s.max_message_bytes, 65536u);
+  EXPECT_TRUE(s.rule_for("files").allows(peer_a));
+  EXPECT_FALSE(s.rule_for("files").allows("12D3KooWsomeoneelse"));
+  EXPECT_FALSE(s.rule_for("memory").allows(peer_a));  // "*": [] serves nobody
+}
+
+TEST(node_settings, gateway_can_be_turned_off) {
+  auto parsed = parse_node_settings(json::parse(R"({"gateway": false})"), "c.json");
+  ASSERT_TRUE(std::holds_alternative<node_settings>(parsed));
+  EXPECT_FALSE(std::get<node_settings>(parsed).gateway_enabled);
+}
+
+TEST(node_settings, every_problem_is_a_sentence_naming_the_key) {
+  EXPECT_EQ(error_of("[]"), "c.json: p2pmcp must be an object");
+  EXPECT_EQ(error_of(R"({"listen": "x"})"), "c.json: p2pmcp.listen must be an array of multiaddrs");
+  EXPECT_NE(error_of(R"({"bootstrap": ["/ip4/1.2.3.4/tcp/1"]})").find("does not name its peer"), std::string::npos);
+  EXPECT_NE(error_of(R"({"peers": {"local": "/ip4/1.2.3.4/tcp/1"}})").find("p2pmcp.peers.local"), std::string::npos);
+  EXPECT_EQ(error_of(R"({"gateway": {"port": 70000}})"), "c.json: p2pmcp.gateway.port must be a port number (0 picks a free one)");
+  EXPECT_NE(error_of(R"({"allow": {"files": ["nope"]}})").find("'nope' is not a peer ID"), std::string::npos);
+  EXPECT_NE(error_of(R"({"allow": {"files": "some"}})").find("p2pmcp.allow.files"), std::string::npos);
+  EXPECT_NE(error_of(R"({"maxMessageBytes": 1})").find("maxMessageBytes"), std::string::npos);
+  EXPECT_NE(error_of(R"({"lisen": []})").find("p2pmcp.lisen is not a setting"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace mcp::server
