@@ -42,7 +42,7 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::string_view component = "mcp-client";
 constexpr std::string_view accept_post = "application/json, text/event-stream";
 
-// Ids are compared by their compact JSON text (as jsonrpc::id_router does): 1 and "1"
+// Ids are compared by their compact JSON text: 1 and "1"
 // are different ids, 1 stored signed or unsigned is one.
 std::string id_key(const json& id) { return id.dump(); }
 
