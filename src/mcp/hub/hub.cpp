@@ -152,7 +152,12 @@ task<void> hub::pump(upstream* up) {
     auto message = co_await up->next_message();
     const asio::cancellation_state cancellation = co_await asio::this_coro::cancellation_state;
     if (!message || cancellation.cancelled() != asio::cancellation_type::none) co_return;
-    dispatch(*up, std::move(*message));
+    try {
+      dispatch(*up, std::move(*message));
+    } catch (const std::exception& e) {
+      // A bug in routing must not stop this upstream's messages for everyone.
+      log::error(component, "a message from MCP server '{}' could not be routed: {}", up->name(), e.what());
+    }
   }
 }
 
@@ -345,21 +350,13 @@ void session::post(json message) {
 task<void> session::handle(json message, reply_sink* reply) {
   co_await asio::this_coro::throw_if_cancelled(false);  // always answer, even when cancelled
   const auto kind = jsonrpc::classify(message);
-  if (kind == jsonrpc::message_kind::response) {
-    handle_response(message);
-    co_return;
-  }
-  if (kind == jsonrpc::message_kind::notification) {
-    const std::string method = message["method"].get<std::string>();
-    if (method == "notifications/cancelled") {
-      handle_cancelled(message);
-    } else if (method == "notifications/roots/list_changed") {
-      for (const upstream* up : used_) {
-        auto* target = const_cast<upstream*>(up);
-        if (sees(*target)) target->notify("notifications/roots/list_changed");
-      }
+  if (kind == jsonrpc::message_kind::response || kind == jsonrpc::message_kind::notification) {
+    try {
+      handle_other(message, kind);
+    } catch (const std::exception& e) {
+      log::error(component, "{}: a message could not be handled: {}", options_.label, e.what());
     }
-    co_return;  // initialized, progress of our requests (none), others: nothing to do
+    co_return;
   }
   if (kind != jsonrpc::message_kind::request || !reply) {
     if (reply && message.is_object() && message.contains("id") && jsonrpc::is_valid_id(message["id"])) {
@@ -395,6 +392,21 @@ task<void> session::handle(json message, reply_sink* reply) {
   }
   active_.erase(state.key);
   co_await reply->respond(std::move(response));
+}
+
+void session::handle_other(const json& message, jsonrpc::message_kind kind) {
+  if (kind == jsonrpc::message_kind::response) {
+    handle_response(message);
+    return;
+  }
+  const std::string method = message["method"].get<std::string>();
+  if (method == "notifications/cancelled") {
+    handle_cancelled(message);
+  } else if (method == "notifications/roots/list_changed") {
+    for (upstream* up : used_)
+      if (sees(*up)) up->notify("notifications/roots/list_changed");
+  }
+  // initialized, progress of our requests (none), others: nothing to do
 }
 
 json session::initialize_result(const json& params) {

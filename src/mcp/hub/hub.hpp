@@ -25,6 +25,7 @@
 // sessions are closed (close() or destroyed) before the hub is destroyed.
 #pragma once
 
+#include "mcp/jsonrpc/message.hpp"
 #include "mcp/server/upstream.hpp"
 
 #include "p2p/core/signal.hpp"
@@ -216,6 +217,7 @@ class session {
   std::optional<std::pair<upstream*, std::string>> route_uri(std::string_view uri) const;
   std::optional<std::pair<upstream*, std::string>> route_prompt(std::string_view name) const;
   void rewrite_content(json& content, const upstream& up) const;
+  void handle_other(const json& message, jsonrpc::message_kind kind);
   void handle_response(const json& message);
   void handle_cancelled(const json& message);
   // From the hub.
@@ -236,7 +238,7 @@ class session {
   std::map<std::int64_t, server_request> server_requests_;  // by the id we gave the client
   std::int64_t next_server_request_id_ = 1;
   std::set<std::pair<const upstream*, std::string>> subscriptions_;
-  std::set<const upstream*> used_;  // upstreams this session sent requests to
+  std::set<upstream*> used_;  // upstreams this session sent requests to
 };
 
 }  // namespace mcp::hub
