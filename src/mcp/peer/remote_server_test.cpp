@@ -10,6 +10,7 @@
 #include "mcp/jsonrpc/message.hpp"
 
 #include "memory_stream.hpp"
+#include "mcp_upstream_helpers.hpp"
 #include "run.hpp"
 
 #include "p2p/core/signal.hpp"
@@ -263,29 +264,10 @@ void with_remote(remote_server_options options, Body body, peer_setup setup = {}
   });
 }
 
-task<rpc_result<json>> call_tool(remote_server& server, std::string name, json arguments = json::object(),
-                                 duration timeout = 10s) {
-  json params = json::object();
-  params["name"] = std::move(name);
-  params["arguments"] = std::move(arguments);
-  co_return co_await server.request("tools/call", std::move(params), timeout);
-}
-
-std::string text_of(const rpc_result<json>& result) {
-  if (!result) return "error: " + result.error().message;
-  return (*result)["content"][0]["text"].get<std::string>();
-}
-
-std::vector<std::string> tool_names(const remote_server& server) {
-  std::vector<std::string> names;
-  for (auto& t : server.tools()) names.push_back(t["name"]);
-  return names;
-}
-
-task<void> wait_for_tools(remote_server& server, std::size_t count) {
-  while (server.tools().size() != count && server.state() != server_state::stopped)
-    co_await server.tools_changed(server.tools_version());
-}
+using mcp::testing::call_tool;
+using mcp::testing::text_of;
+using mcp::testing::tool_names;
+using mcp::testing::wait_for_tools;
 
 // Answers one tools/call for "echo" with its text.
 task<void> answer_echo(server_end& end) {

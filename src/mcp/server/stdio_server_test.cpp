@@ -5,6 +5,7 @@
 
 #include "mcp/jsonrpc/message.hpp"
 
+#include "mcp_upstream_helpers.hpp"
 #include "run.hpp"
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -57,30 +58,10 @@ void with_server(server_spec spec, stdio_server_options options, Body body) {
   });
 }
 
-task<rpc_result<json>> call_tool(stdio_server& server, std::string name, json arguments = json::object(),
-                                 duration timeout = 10s) {
-  // Built before the co_await: g++ 12 miscompiles braced json lists inside it.
-  json params = json::object();
-  params["name"] = std::move(name);
-  params["arguments"] = std::move(arguments);
-  co_return co_await server.request("tools/call", std::move(params), timeout);
-}
-
-std::string text_of(const rpc_result<json>& result) {
-  if (!result) return "error: " + result.error().message;
-  return (*result)["content"][0]["text"].get<std::string>();
-}
-
-std::vector<std::string> tool_names(const stdio_server& server) {
-  std::vector<std::string> names;
-  for (auto& tool : server.tools()) names.push_back(tool["name"]);
-  return names;
-}
-
-task<void> wait_for_tools(stdio_server& server, std::size_t count) {
-  while (server.tools().size() != count && server.state() != server_state::stopped)
-    co_await server.tools_changed(server.tools_version());
-}
+using mcp::testing::call_tool;
+using mcp::testing::text_of;
+using mcp::testing::tool_names;
+using mcp::testing::wait_for_tools;
 
 // Braced json lists in a statement with co_await trip g++ 12 ("array used as
 // initializer"), so tests build their arguments with these.
