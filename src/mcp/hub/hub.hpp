@@ -79,6 +79,9 @@ struct hub_options {
   // Each page of an aggregated list (tools/resources/prompts) from one upstream.
   duration list_timeout = std::chrono::seconds(15);
   std::size_t max_list_pages = 64;
+  // A peer's initialize waits this long for a hosted server that is still starting, so
+  // it learns the server's real capabilities.
+  duration initialize_wait = std::chrono::seconds(20);
   json server_info = {{"name", "p2pmcp"}, {"version", "0.1.0"}};
   std::string instructions;
   std::vector<std::string> protocol_versions = {"2025-11-25", "2025-06-18", "2025-03-26"};
@@ -214,6 +217,7 @@ class session {
   task<json> complete(const json& request, active_request& state);
   task<json> set_log_level(const json& request);
   json initialize_result(const json& params);
+  task<void> wait_until_started(upstream& up);
   std::optional<std::pair<upstream*, std::string>> route_uri(std::string_view uri) const;
   std::optional<std::pair<upstream*, std::string>> route_prompt(std::string_view name) const;
   void rewrite_content(json& content, const upstream& up) const;

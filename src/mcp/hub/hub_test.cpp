@@ -13,6 +13,7 @@
 #include "p2p/core/signal.hpp"
 #include "p2p/core/task_group.hpp"
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 
 #include <gtest/gtest.h>
@@ -37,7 +38,7 @@ class fake_upstream final : public upstream {
 
   const std::string& name() const noexcept override { return name_; }
   bool available() const noexcept override { return available_; }
-  std::string unavailable_reason() const override { return available_ ? "" : "peer gone"; }
+  std::string unavailable_reason() const override { return available_ || starting_ ? "" : "peer gone"; }
   std::uint64_t state_version() const noexcept override { return state_version_; }
   task<void> state_changed(std::uint64_t seen) override {
     while (state_version_ == seen && !stopped_) {
@@ -102,7 +103,16 @@ class fake_upstream final : public upstream {
     ++tools_version_;
     signal_.notify();
   }
+  void set_starting() {
+    available_ = false;
+    starting_ = true;
+  }
+  void set_ready(json capabilities) {
+    capabilities_ = std::move(capabilities);
+    set_available(true);
+  }
   void set_available(bool a) {
+    starting_ = false;
     available_ = a;
     ++state_version_;
     signal_.notify();
@@ -130,6 +140,7 @@ class fake_upstream final : public upstream {
  private:
   std::string name_;
   bool available_ = true;
+  bool starting_ = false;
   bool stopped_ = false;
   std::uint64_t state_version_ = 0;
   std::string version_ = "2025-06-18";
@@ -455,6 +466,29 @@ TEST(hub, peer_sessions_see_one_server_with_its_own_names_and_can_be_refused) {
     r.reset();
     co_await h.remove_upstream(a);
     co_await h.remove_upstream(b);
+  });
+}
+
+TEST(hub, a_peer_that_connects_while_the_server_starts_gets_its_real_capabilities) {
+  with_hub([](asio::any_io_executor ex, hub& h) -> task<void> {
+    fake_upstream a(ex, "everything");
+    a.set_starting();
+    a.capabilities_ = json::object();
+    h.add_upstream(a, "local_everything");
+    recording_client client(ex);
+    session_options options;
+    options.only = &a;
+    auto s = h.open_session(client, options);
+    recording_reply reply(ex);
+    p2p::task_group calls(ex);
+    json message = request(1, "initialize", J(R"({"protocolVersion": "2025-06-18"})"));
+    calls.spawn(s->handle(std::move(message), &reply), "initialize");
+    asio::post(ex, [&] { a.set_ready(J(R"({"resources": {}, "prompts": {}})")); });
+    co_await calls.wait();
+    EXPECT_TRUE(reply.response["result"]["capabilities"].contains("resources")) << reply.response.dump();
+    EXPECT_TRUE(reply.response["result"]["capabilities"].contains("prompts"));
+    s.reset();
+    co_await h.remove_upstream(a);
   });
 }
 
