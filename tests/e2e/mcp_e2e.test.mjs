@@ -1,0 +1,391 @@
+// End-to-end test of the MCP node with real MCP software from npm (issue 3 "Done when").
+//
+// Node A hosts @modelcontextprotocol/server-everything, @modelcontextprotocol/server-memory
+// and `flaky` (the C++ fake MCP server); node B bootstraps to A. The official TypeScript SDK
+// client uses A's servers through B's gateway, over Streamable HTTP and through
+// `p2pmcp stdio`; then two clients at once, the p2pmcp CLI against B, a hosted server that
+// crashes, and A dying in the middle of a call.
+//
+// Run by CTest as `mcp_e2e` (label interop) with the Node.js 22 from tests/interop:
+//   P2PMCP_BIN=<p2pmcp> FAKE_MCP_SERVER=<fake_mcp_server> node --test-reporter=spec mcp_e2e.test.mjs
+// (tests/e2e/README.md). Every wait is bounded: a hang fails the step that hung.
+//
+// What the hosted npm servers offer (explored with the SDK client over stdio, versions as
+// pinned in tests/interop/package-lock.json):
+//
+// server-everything 2026.8.31, started as `node dist/index.js stdio` (serverInfo
+// mcp-servers/everything 2.0.0; capabilities tools/prompts/resources with listChanged,
+// resources.subscribe, logging, completions, tasks):
+//   tools  echo {message: string} -> text "Echo: <message>"
+//          trigger-long-running-operation {duration: s = 10, steps = 5} -> one
+//            notifications/progress {progress: i, total: steps} per step (only when the
+//            request has a progressToken), then text "Long running operation completed. ..."
+//          trigger-sampling-request {prompt: string, maxTokens = 100} -> sends
+//            sampling/createMessage (user text "Resource trigger-sampling-request context:
+//            <prompt>") and returns text "LLM sampling result: \n<JSON of the answer>".
+//            Registered only after initialization and only if the *client* (for a hosted
+//            server: the node) declared the sampling capability.
+//          get-sum {a, b}, get-env, get-tiny-image, get-structured-content {location},
+//          get-annotated-message {messageType}, get-resource-links {count},
+//          get-resource-reference {resourceType, resourceId}, gzip-file-as-resource,
+//          toggle-simulated-logging, toggle-subscriber-updates, simulate-research-query
+//          {topic} (tasks); conditional on client capabilities as well: get-roots-list
+//          (roots), trigger-elicitation-request(-async), trigger-url-elicitation
+//          (elicitation), trigger-sampling-request-async (tasks).
+//   resources  7 static documents demo://resource/static/document/<name>.md (architecture,
+//          extension, features, how-it-works, instructions, startup, structure), no paging.
+//   templates  demo://resource/dynamic/text/{resourceId} (text "Resource <id>: This is a
+//          plaintext resource created at ...") and demo://resource/dynamic/blob/{resourceId}.
+//   prompts  simple-prompt (no arguments; "This is a simple prompt without arguments."),
+//          args-prompt {city (required), state} -> "What's weather in <city>?",
+//          completable-prompt {department, name}, resource-prompt {resourceType, resourceId}.
+//
+// server-memory 2026.8.31 (serverInfo memory-server 0.6.3; tools + resources): tools
+//   create_entities {entities: [{name, entityType, observations: [string]}]},
+//   create_relations, add_observations, delete_entities, delete_observations,
+//   delete_relations, read_graph {} -> structuredContent {entities, relations},
+//   search_nodes {query}, open_nodes {names}; all with outputSchema. Stores its graph in
+//   MEMORY_FILE_PATH (default: next to its own dist/index.js, so the config sets it).
+//
+// fake_mcp_server (src/mcp/server/testdata): tools echo {text} -> text, crash {status}
+//   (exits at once), slow, hang, sample, ... (see its header).
+import { describe, it, before, after } from "node:test";
+import assert from "node:assert/strict";
+import path from "node:path";
+
+import {
+  Process,
+  allPrompts,
+  allResourceTemplates,
+  allResources,
+  allTools,
+  bridgeLogs,
+  connectHttp,
+  connectStdio,
+  everythingJs,
+  expectClearError,
+  killPids,
+  makeTempDir,
+  memoryJs,
+  node22,
+  removeDir,
+  requireEnv,
+  resultText,
+  retryUntil,
+  run,
+  waitForJsonFile,
+  withDeadline,
+  writeJson,
+} from "./helpers.mjs";
+
+const p2pmcp = requireEnv("P2PMCP_BIN", "the p2pmcp binary");
+const fakeServer = requireEnv("FAKE_MCP_SERVER", "the fake_mcp_server binary (build target fake_mcp_server)");
+const logLevel = process.env.P2PMCP_E2E_LOG_LEVEL ?? "info";
+
+const validName = /^[a-zA-Z0-9_-]{1,64}$/;
+// SDK request timeout: far above every bound below, so a bound that fails is the node's
+// fault, never the SDK giving up first.
+const sdkTimeout = { timeout: 300000 };
+// Each step of the feature tests: a hang fails that step, not the whole suite.
+const step = { timeout: 30000 };
+
+// ---- the two-node network shared by all tests ----------------------------------------
+const work = makeTempDir("p2pmcp-e2e-");
+const homeA = path.join(work, "a");
+const homeB = path.join(work, "b");
+const processes = []; // every node and helper process, for cleanup and the failure report
+const clients = []; // every MCP client, closed at the end
+const leftovers = []; // pids of what node A had started when it was SIGKILLed
+let nodeA;
+let nodeB;
+let infoA; // A's node.json
+let infoB; // B's node.json
+let alias; // how B names A: the last 6 characters of A's peer ID
+let failures = 0;
+
+const name = (server, tool) => `${alias}_${server}_${tool}`;
+const resourcePrefix = (server) => `p2pmcp://${alias}_${server}/`;
+
+/** A test body whose failure prints both nodes' logs (once, at the end). */
+const logged = (body) => async (t) => {
+  try {
+    await body(t);
+  } catch (error) {
+    failures += 1;
+    throw error;
+  }
+};
+
+async function track(clientPromise) {
+  const client = await clientPromise;
+  clients.push(client);
+  return client;
+}
+
+function startNode(label, args) {
+  const node = new Process(label, p2pmcp, ["up", ...args, "--log-level", logLevel]);
+  processes.push(node);
+  return node;
+}
+
+async function startNetwork() {
+  const config = path.join(work, "a-config.json");
+  writeJson(config, {
+    mcpServers: {
+      everything: { command: node22, args: [everythingJs, "stdio"] },
+      memory: { command: node22, args: [memoryJs], env: { MEMORY_FILE_PATH: path.join(work, "memory.jsonl") } },
+      flaky: { command: fakeServer, args: [] },
+    },
+  });
+  nodeA = startNode("node A", [
+    "--home", homeA, "--config", config, "--listen", "/ip4/127.0.0.1/tcp/0", "--gateway", "127.0.0.1:0",
+  ]);
+  infoA = await waitForJsonFile(path.join(homeA, "node.json"), nodeA);
+  assert.match(infoA.peerId, /^12D3KooW/, "A's node.json has its peer ID");
+  const addressA = infoA.addresses.find((a) => a.startsWith("/ip4/127.0.0.1/"));
+  assert.ok(addressA, `A's node.json has a 127.0.0.1 address: ${JSON.stringify(infoA.addresses)}`);
+  alias = infoA.peerId.slice(-6);
+
+  nodeB = startNode("node B", [
+    "--home", homeB, "--listen", "/ip4/127.0.0.1/tcp/0", "--gateway", "127.0.0.1:0", "--bootstrap", addressA,
+  ]);
+  infoB = await waitForJsonFile(path.join(homeB, "node.json"), nodeB);
+  assert.match(infoB.gateway ?? "", /^http:\/\/127\.0\.0\.1:\d+\/mcp$/, "B's node.json names its gateway");
+
+  // B learns A's tools after connecting and listing A's servers; wait until every hosted
+  // server shows up.
+  const wanted = [name("everything", "echo"), name("memory", "read_graph"), name("flaky", "echo")];
+  const client = await track(connectHttp(infoB.gateway, { name: "e2e-wait" }));
+  let seen = [];
+  await retryUntil(
+    async () => {
+      seen = (await allTools(client)).map((tool) => tool.name);
+      return wanted.every((tool) => seen.includes(tool)) ? true : undefined;
+    },
+    { timeout: 60000, interval: 200, what: `B's gateway did not list ${wanted.join(", ")}` },
+  ).catch((error) => {
+    throw new Error(`${error.message}; it listed: ${seen.join(", ")}`);
+  });
+}
+
+async function stopEverything() {
+  await Promise.allSettled(clients.map((client) => withDeadline(client.closeAll(), 10000, "closing a client")));
+  await Promise.allSettled(processes.map((p) => p.stop()));
+  killPids(leftovers);
+  if (failures > 0) {
+    process.stderr.write(`\n${failures} step(s) failed; logs of the processes this test started:\n`);
+    for (const p of processes) process.stderr.write(p.log());
+    for (const bridge of bridgeLogs)
+      process.stderr.write(`----- stderr of ${bridge.label}\n${bridge.output.join("")}\n----- end of the bridge\n`);
+  }
+  removeDir(work);
+}
+
+// ---- what every local MCP client must be able to do with A's servers -----------------
+function featureTests(transport, connect) {
+  let client;
+  const answer = `sampled by the ${transport} client`;
+
+  before(logged(async () => {
+    client = await track(connect({ name: `e2e-${transport}`, samplingAnswer: answer }));
+  }));
+
+  it("lists A's tools as <alias>_<server>_<tool> with valid names", step, logged(async () => {
+    const tools = await allTools(client);
+    const names = tools.map((tool) => tool.name);
+    for (const tool of names) assert.match(tool, validName);
+    for (const wanted of [name("everything", "echo"), name("everything", "trigger-long-running-operation"),
+                          name("memory", "create_entities"), name("memory", "read_graph"), name("flaky", "crash")])
+      assert.ok(names.includes(wanted), `${wanted} is listed (got ${names.join(", ")})`);
+    const echo = tools.find((tool) => tool.name === name("everything", "echo"));
+    assert.equal(echo.inputSchema.properties.message.type, "string", "echo keeps its input schema");
+  }));
+
+  it("plain call: echo", step, logged(async () => {
+    const result = await client.callTool(
+      { name: name("everything", "echo"), arguments: { message: `hello over ${transport}` } }, undefined, sdkTimeout);
+    assert.equal(resultText(result), `Echo: hello over ${transport}`);
+  }));
+
+  it("long call reports progress", step, logged(async () => {
+    const progress = [];
+    const result = await withDeadline(
+      client.callTool(
+        { name: name("everything", "trigger-long-running-operation"), arguments: { duration: 2, steps: 4 } },
+        undefined, { ...sdkTimeout, onprogress: (p) => progress.push(p) }),
+      30000, "the long-running tool");
+    assert.match(resultText(result), /Long running operation completed/);
+    assert.ok(progress.length >= 2, `at least 2 progress notifications (got ${JSON.stringify(progress)})`);
+    for (let i = 1; i < progress.length; ++i)
+      assert.ok(progress[i].progress > progress[i - 1].progress, `progress increases: ${JSON.stringify(progress)}`);
+    assert.equal(progress.at(-1).total, 4);
+  }));
+
+  it("a call that asks the client for sampling gets the client's answer", step, logged(async () => {
+    // server-everything registers this tool after its initialize (then sends
+    // tools/list_changed), and only when its client - the node - declared sampling.
+    const sampling = name("everything", "trigger-sampling-request");
+    await retryUntil(async () => ((await allTools(client)).some((tool) => tool.name === sampling) ? true : undefined),
+      { timeout: 10000, interval: 200,
+        what: `${sampling} is not listed: A must declare the sampling capability to server-everything` });
+    const prompt = `e2e sampling prompt over ${transport}`;
+    const result = await withDeadline(
+      client.callTool({ name: sampling, arguments: { prompt, maxTokens: 5 } },
+                      undefined, sdkTimeout),
+      30000, "the sampling tool");
+    assert.equal(client.samplingRequests.length, 1, "the client got one sampling/createMessage");
+    assert.match(client.samplingRequests[0].messages[0].content.text, new RegExp(prompt));
+    assert.match(resultText(result), new RegExp(answer), "the tool result carries the client's answer");
+  }));
+
+  it("resources: list and read", step, logged(async () => {
+    const uri = `${resourcePrefix("everything")}demo://resource/static/document/features.md`;
+    const resources = await allResources(client);
+    assert.ok(resources.some((r) => r.uri === uri), `${uri} is listed (got ${resources.map((r) => r.uri).join(", ")})`);
+    const read = await client.readResource({ uri }, sdkTimeout);
+    assert.match(read.contents[0].text, /Everything Server - Features/);
+  }));
+
+  it("resource templates: list and read an expanded one", step, logged(async () => {
+    const template = `${resourcePrefix("everything")}demo://resource/dynamic/text/{resourceId}`;
+    const templates = await allResourceTemplates(client);
+    assert.ok(templates.some((t) => t.uriTemplate === template),
+      `${template} is listed (got ${templates.map((t) => t.uriTemplate).join(", ")})`);
+    const read = await client.readResource({ uri: template.replace("{resourceId}", "7") }, sdkTimeout);
+    assert.match(read.contents[0].text, /^Resource 7: This is a plaintext resource/);
+  }));
+
+  it("prompts: list and get", step, logged(async () => {
+    const prompts = await allPrompts(client);
+    const names = prompts.map((p) => p.name);
+    for (const wanted of [name("everything", "simple-prompt"), name("everything", "args-prompt")])
+      assert.ok(names.includes(wanted), `${wanted} is listed (got ${names.join(", ")})`);
+    const argsPrompt = prompts.find((p) => p.name === name("everything", "args-prompt"));
+    assert.ok(argsPrompt.arguments.some((a) => a.name === "city" && a.required), "args-prompt keeps its arguments");
+    const got = await client.getPrompt({ name: name("everything", "args-prompt"), arguments: { city: "Paris" } },
+                                       sdkTimeout);
+    assert.equal(got.messages[0].content.text, "What's weather in Paris?");
+    const simple = await client.getPrompt({ name: name("everything", "simple-prompt") }, sdkTimeout);
+    assert.equal(simple.messages[0].content.text, "This is a simple prompt without arguments.");
+  }));
+
+  it("server-memory: create_entities then read_graph", step, logged(async () => {
+    const entity = { name: `e2e-${transport}-${Date.now()}`, entityType: "test", observations: [`via ${transport}`] };
+    const created = await client.callTool(
+      { name: name("memory", "create_entities"), arguments: { entities: [entity] } }, undefined, sdkTimeout);
+    assert.ok(!created.isError, `create_entities succeeded: ${resultText(created)}`);
+    const graph = await client.callTool({ name: name("memory", "read_graph"), arguments: {} }, undefined, sdkTimeout);
+    assert.deepEqual(graph.structuredContent.entities.find((e) => e.name === entity.name), entity);
+  }));
+}
+
+describe("p2pmcp end to end with real MCP software", () => {
+  before(logged(startNetwork), { timeout: 120000 });
+  after(stopEverything, { timeout: 60000 });
+
+  describe("over Streamable HTTP (B's gateway)", { timeout: 120000 }, () => {
+    featureTests("http", (options) => connectHttp(infoB.gateway, options));
+  });
+
+  describe("over p2pmcp stdio (bridge to B's gateway)", { timeout: 120000 }, () => {
+    featureTests("stdio", (options) => connectStdio(p2pmcp, homeB, options));
+  });
+
+  it("two clients at once get only their own replies", { timeout: 120000 }, logged(async () => {
+    const first = await track(connectHttp(infoB.gateway, { name: "e2e-first", samplingAnswer: "answer for first" }));
+    const second = await track(connectHttp(infoB.gateway, { name: "e2e-second", samplingAnswer: "answer for second" }));
+    const echo = (client, message) =>
+      client.callTool({ name: name("everything", "echo"), arguments: { message } }, undefined, sdkTimeout)
+        .then((result) => ({ message, text: resultText(result) }));
+    const calls = [];
+    for (let i = 0; i < 50; ++i) calls.push(echo(first, `first ${i}`), echo(second, `second ${i}`));
+    for (const { message, text } of await withDeadline(Promise.all(calls), 60000, "100 concurrent echo calls"))
+      assert.equal(text, `Echo: ${message}`);
+
+    // A server-to-client request goes to the client whose call caused it, not to every
+    // session or the first one. Sequential on purpose: stdio (A's hosted server) and the
+    // libp2p hop carry no link from a sampling request to the call that caused it, so with
+    // two such calls in flight at once the node can only guess (it picks the session whose
+    // request to that server started last: src/mcp/hub/hub.hpp).
+    const sample = (client) =>
+      withDeadline(client.callTool({ name: name("everything", "trigger-sampling-request"),
+                                     arguments: { prompt: "who answers?" } }, undefined, sdkTimeout),
+                   30000, "a sampling call").then(resultText);
+    assert.match(await sample(second), /answer for second/);
+    assert.match(await sample(first), /answer for first/);
+    assert.match(await sample(second), /answer for second/);
+    assert.equal(first.samplingRequests.length, 1, "the first client answered only its own sampling request");
+    assert.equal(second.samplingRequests.length, 2, "the second client answered only its own sampling requests");
+  }));
+
+  it("CLI against B: tools, call, peers", { timeout: 60000 }, logged(async () => {
+    const echo = name("everything", "echo");
+    const tools = await run(p2pmcp, ["tools", "--home", homeB, "--json"]);
+    assert.equal(tools.code, 0, `p2pmcp tools exits 0 (stderr: ${tools.stderr})`);
+    const toolList = JSON.parse(tools.stdout);
+    assert.ok(JSON.stringify(toolList).includes(`"${echo}"`), `p2pmcp tools --json lists ${echo}: ${tools.stdout}`);
+
+    const call = await run(p2pmcp, ["call", "--home", homeB, echo, '{"message":"hi"}']);
+    assert.equal(call.code, 0, `p2pmcp call exits 0 (stderr: ${call.stderr})`);
+    assert.match(call.stdout, /\bhi\b/, `p2pmcp call prints the echo: ${call.stdout}`);
+
+    const peers = await run(p2pmcp, ["peers", "--home", homeB, "--json"]);
+    assert.equal(peers.code, 0, `p2pmcp peers exits 0 (stderr: ${peers.stderr})`);
+    const parsed = JSON.parse(peers.stdout);
+    const list = Array.isArray(parsed) ? parsed : parsed.peers;
+    const a = list?.find((p) => p.peerId === infoA.peerId);
+    assert.ok(a, `p2pmcp peers --json lists A (${infoA.peerId}): ${peers.stdout}`);
+    assert.equal(a.connected, true, "A is connected");
+  }));
+
+  it("a hosted server that crashes: clear error, then restarted", { timeout: 120000 }, logged(async (t) => {
+    const client = await track(connectHttp(infoB.gateway, { name: "e2e-crash" }));
+    const crashed = await expectClearError(
+      client.callTool({ name: name("flaky", "crash"), arguments: { status: 3 } }, undefined, sdkTimeout),
+      15000, "the call that crashes the hosted server");
+    t.diagnostic(`the crashing call failed after ${crashed.elapsed} ms: ${crashed.message}`);
+
+    // While it restarts (backoff starts at 1 s), calls settle promptly one way or the other.
+    const echo = (text) =>
+      client.callTool({ name: name("flaky", "echo"), arguments: { text } }, undefined, sdkTimeout);
+    const meanwhile = await withDeadline(echo("right after the crash").then(
+      (result) => (result.isError ? `error result: ${resultText(result)}` : "ok"),
+      (error) => `error: ${error.message}`), 10000, "a call right after the crash");
+    t.diagnostic(`a call right after the crash: ${meanwhile}`);
+
+    const text = await retryUntil(
+      async () => {
+        const result = await withDeadline(echo("after restart"), 10000, "a call while the server restarts");
+        return result.isError ? undefined : resultText(result);
+      },
+      { timeout: 30000, interval: 250, what: "the crashed server did not answer again" });
+    assert.equal(text, "after restart");
+  }));
+
+  it("peer disconnect mid-call: clear error, no hang", { timeout: 120000 }, logged(async (t) => {
+    const client = await track(connectHttp(infoB.gateway, { name: "e2e-disconnect" }));
+    let progressed;
+    const firstProgress = new Promise((resolve) => {
+      progressed = resolve;
+    });
+    const duration = 60;
+    const call = client.callTool(
+      { name: name("everything", "trigger-long-running-operation"), arguments: { duration, steps: duration } },
+      undefined, { ...sdkTimeout, onprogress: progressed });
+    call.catch(() => {}); // observed below; keep an early rejection from being "unhandled"
+    await withDeadline(Promise.race([firstProgress, call]), 20000, "the first progress of the long call");
+
+    leftovers.push(...nodeA.descendants());
+    nodeA.child.kill("SIGKILL");
+    await nodeA.exit;
+    const failed = await expectClearError(call, 15000, "the long call whose peer died");
+    t.diagnostic(`the call failed ${failed.elapsed} ms after A was killed: ${failed.message}`);
+    assert.ok(failed.elapsed < (duration * 1000) / 4, "the error came well before the tool would have finished");
+    assert.ok(nodeB.running, "node B is still running");
+
+    // B itself still answers, and stops listing the tools of the peer that is gone.
+    await retryUntil(
+      async () => ((await allTools(client)).some((tool) => tool.name.startsWith(`${alias}_`)) ? undefined : true),
+      { timeout: 30000, interval: 200, what: "B's gateway still lists A's tools after A died" });
+  }));
+});
