@@ -3,7 +3,10 @@
 //      echo, and vs. js-libp2p (two js nodes) doing the same echo;
 //   2. dial-to-first-stream latency (TCP connect, Noise, yamux, multistream, one ping);
 //   3. Noise XX handshakes per second on one core (both sides in one thread).
-// Not a pass/fail test: it prints numbers. Usage: p2p_bench [--mib N] [--skip-js]
+// Not a pass/fail test: it prints numbers. Usage: p2p_bench [--mib N] [--runs R] [--skip-js]
+// Throughput is measured R times (default 5), each run measuring the baseline and ours
+// back to back, so both see the same machine load; the printed rates are medians and
+// each ratio is the median of the per-run ratios, with its range over the runs.
 #include "echo.hpp"
 #include "memory_stream.hpp"
 #include "subprocess.hpp"
@@ -27,7 +30,9 @@
 #include <filesystem>
 #include <functional>
 #include <future>
+#include <string>
 #include <thread>
+#include <vector>
 
 using namespace std::chrono;
 using namespace boost::asio::experimental::awaitable_operators;
@@ -267,43 +272,82 @@ std::optional<double> js_echo_mib_per_s(std::uint64_t bytes) {
   return rate;
 }
 
+struct samples {
+  std::vector<double> values;
+  void add(double v) { values.push_back(v); }
+  double median() const {
+    auto sorted = values;
+    std::sort(sorted.begin(), sorted.end());
+    const std::size_t n = sorted.size();
+    return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+  }
+  double min() const { return *std::min_element(values.begin(), values.end()); }
+  double max() const { return *std::max_element(values.begin(), values.end()); }
+};
+
+void print_range(const char* what, const samples& ratios) {
+  std::printf("      %s per run: median %.2fx, min %.2fx, max %.2fx (%zu runs)\n", what, ratios.median(), ratios.min(),
+              ratios.max(), ratios.values.size());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::uint64_t mib = 256;
+  int runs = 5;
   bool skip_js = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--mib" && i + 1 < argc) mib = std::stoull(argv[++i]);
+    else if (a == "--runs" && i + 1 < argc) runs = std::max(1, std::stoi(argv[++i]));
     else if (a == "--skip-js") skip_js = true;
     else {
-      std::fprintf(stderr, "usage: p2p_bench [--mib N] [--skip-js]\n");
+      std::fprintf(stderr, "usage: p2p_bench [--mib N] [--runs R] [--skip-js]\n");
       return 2;
     }
   }
   p2p::log::set_level(p2p::log::level::warn);
   const std::uint64_t bytes = mib << 20;
-  std::printf("p2pmcp benchmarks (loopback, %llu MiB on one stream, each side on its own thread)\n\n",
-              static_cast<unsigned long long>(mib));
+  std::printf("p2pmcp benchmarks (loopback, %llu MiB on one stream, each side on its own thread, %d runs)\n\n",
+              static_cast<unsigned long long>(mib), runs);
 
-  const double raw_one_way = raw_tcp_one_way_mib_per_s(bytes);
-  const double raw_echo = raw_tcp_echo_mib_per_s(bytes);
+  samples raw_one_way, ours_one_way, one_way_ratio, raw_echo, ours_echo, echo_ratio, js_echo, js_ratio;
+  bool js_missing = false;
   server_thread server;
-  const double ours_one_way = libp2p_one_way_mib_per_s(server.addr, bytes);
-  const double ours_echo = libp2p_echo_mib_per_s(server.addr, bytes);
+  for (int run = 0; run < runs; ++run) {
+    // Baseline and ours back to back, so a busy machine affects both alike.
+    raw_one_way.add(raw_tcp_one_way_mib_per_s(bytes));
+    ours_one_way.add(libp2p_one_way_mib_per_s(server.addr, bytes));
+    one_way_ratio.add(ours_one_way.values.back() / raw_one_way.values.back());
+    raw_echo.add(raw_tcp_echo_mib_per_s(bytes));
+    ours_echo.add(libp2p_echo_mib_per_s(server.addr, bytes));
+    echo_ratio.add(ours_echo.values.back() / raw_echo.values.back());
+    if (!skip_js && !js_missing) {
+      if (auto js = js_echo_mib_per_s(bytes)) {
+        js_echo.add(*js);
+        js_ratio.add(ours_echo.values.back() / *js);
+      } else {
+        js_missing = true;
+      }
+    }
+  }
   std::printf("one-way transfer (client sends, server drains):\n");
-  std::printf("  raw TCP                   %8.1f MiB/s\n", raw_one_way);
-  std::printf("  TCP+Noise+yamux (ours)    %8.1f MiB/s   %.2fx raw TCP (target >= 0.50)\n", ours_one_way,
-              ours_one_way / raw_one_way);
+  std::printf("  raw TCP                   %8.1f MiB/s\n", raw_one_way.median());
+  std::printf("  TCP+Noise+yamux (ours)    %8.1f MiB/s   %.2fx raw TCP (target >= 0.50)\n", ours_one_way.median(),
+              one_way_ratio.median());
+  if (runs > 1) print_range("ours/raw", one_way_ratio);
   std::printf("echo (both directions at once, every byte checked):\n");
-  std::printf("  raw TCP                   %8.1f MiB/s\n", raw_echo);
-  std::printf("  TCP+Noise+yamux (ours)    %8.1f MiB/s   %.2fx raw TCP\n", ours_echo, ours_echo / raw_echo);
+  std::printf("  raw TCP                   %8.1f MiB/s\n", raw_echo.median());
+  std::printf("  TCP+Noise+yamux (ours)    %8.1f MiB/s   %.2fx raw TCP\n", ours_echo.median(), echo_ratio.median());
+  if (runs > 1) print_range("ours/raw", echo_ratio);
   if (!skip_js) {
-    if (auto js = js_echo_mib_per_s(bytes))
-      std::printf("  js-libp2p (same echo)     %8.1f MiB/s   ours = %.2fx js-libp2p (target >= 3)\n", *js,
-                  ours_echo / *js);
-    else
+    if (!js_echo.values.empty()) {
+      std::printf("  js-libp2p (same echo)     %8.1f MiB/s   ours = %.2fx js-libp2p (target >= 3)\n", js_echo.median(),
+                  js_ratio.median());
+      if (js_ratio.values.size() > 1) print_range("ours/js", js_ratio);
+    } else {
       std::printf("  js-libp2p                 (not measured: run scripts/install-deps.sh --test)\n");
+    }
   }
 
   auto latencies = dial_latencies_ms(server.addr, 50);

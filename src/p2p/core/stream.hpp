@@ -19,6 +19,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <cstddef>
+#include <span>
 
 namespace p2p {
 
@@ -33,6 +34,15 @@ class stream {
 
   virtual task<result<std::size_t>> read_some(mutable_bytes_view buffer) = 0;
   virtual task<result<void>> write(bytes_view data) = 0;
+  // Gather write: writes the concatenation of `parts`, with write()'s contract. Every
+  // part is read before the call first suspends, so the caller may release or reuse
+  // the parts' memory as soon as the call has suspended. The default joins the parts
+  // and calls write(); a transport that can avoid that copy overrides it.
+  virtual task<result<void>> write_gather(std::span<const bytes_view> parts) {
+    bytes joined;
+    for (const bytes_view part : parts) append(joined, part);
+    co_return co_await write(joined);
+  }
   virtual task<result<void>> close_write() = 0;
   virtual void reset() = 0;
 };

@@ -2,16 +2,26 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <exception>
+#include <utility>
 
 namespace p2p::yamux {
 
 namespace {
-// Bytes requested from the transport per read; a Noise transport returns at most one
-// decrypted frame (64 KiB) per read anyway.
+// Bytes requested from the transport per read: one maximal Noise frame (65519 bytes)
+// fits, so Noise decrypts straight into this buffer. Not larger, because payload
+// beyond a waiting reader's buffer (echo readers use 64 KiB) would take the slower
+// path through the stream's buffer.
 constexpr std::size_t read_chunk = 64 * 1024;
+// Writes at least this large lend their payload to the session instead of copying it,
+// then wait until the writer loop has handed it to the transport. Such a write is a
+// full transport write on its own, so waiting costs no batching; smaller writes are
+// copied and return at once, so several of them share one transport write (fewer
+// syscalls, which outweighs the copy: measured with a 64 KiB echo).
+constexpr std::size_t borrow_threshold = 128 * 1024;
 }  // namespace
 
 // ---------------------------------------------------------------------------------
@@ -29,31 +39,45 @@ class connection::muxed_stream final : public stream {
   task<result<std::size_t>> read_some(mutable_bytes_view buffer) override {
     auto owner = connection_;  // the connection outlives this coroutine
     if (buffer.empty()) co_return std::size_t{0};
+    // While we wait, `buffer` is lent to the session so payload lands in it directly.
+    // The guard ends the loan however this coroutine ends (cancellation, destruction)
+    // and is declared after `owner`, so it runs while the session still exists.
+    loan_guard guard{*this};
     for (;;) {
       auto n = owner->core_.read(id_, buffer, owner->clock_.now());
+      guard.release();  // read() ended any loan
       if (!n) co_return n.error();
       if (*n > 0) {
         owner->pump();  // a window update may be due
         co_return *n;
       }
+      if (owner->core_.lend_read_buffer(id_, buffer)) lent_ = true;
       co_await readable_.wait();
     }
   }
 
   task<result<void>> write(bytes_view data) override {
     auto owner = connection_;
+    const bool borrow = data.size() >= borrow_threshold;
+    // Declared after `owner`: if we leave while the session still refers to `data`
+    // (error, cancellation), the guard makes it copy the payload first.
+    borrow_guard guard{*owner, std::nullopt};
     std::size_t offset = 0;
     do {
-      auto n = owner->core_.write(id_, data.subspan(offset));
+      auto n = borrow ? owner->core_.write_borrowed(id_, data.subspan(offset))
+                      : owner->core_.write(id_, data.subspan(offset));
       if (!n) co_return n.error();
       if (*n == 0) {
         if (data.empty()) break;
         co_await writable_.wait();
         continue;
       }
+      if (borrow) guard.generation = owner->core_.output_generation();
       offset += *n;
       owner->pump();
     } while (offset < data.size());
+    // The writer loop takes the output (and the transport reads it) before we resume.
+    while (guard.is_pending()) co_await owner->output_taken_.wait();
     co_return result<void>{};
   }
 
@@ -75,12 +99,33 @@ class connection::muxed_stream final : public stream {
   }
   void wake_reader() noexcept { readable_.notify(); }
   void wake_writer() noexcept { writable_.notify(); }
+  // True while a read_some waits with its buffer lent to the session.
+  bool has_lent_buffer() const noexcept { return lent_; }
 
  private:
+  struct borrow_guard {
+    connection& owner;
+    std::optional<std::uint64_t> generation;  // output generation of our last borrow
+    bool is_pending() const noexcept { return generation && owner.core_.output_generation() == *generation; }
+    ~borrow_guard() {
+      if (is_pending()) owner.core_.adopt_borrowed();
+    }
+  };
+
+  struct loan_guard {
+    muxed_stream& owner;
+    void release() noexcept { owner.lent_ = false; }
+    ~loan_guard() {
+      if (owner.lent_) owner.connection_->core_.cancel_loan(owner.id_);
+      owner.lent_ = false;
+    }
+  };
+
   std::shared_ptr<connection> connection_;
   stream_id id_;
   signal readable_;
   signal writable_;
+  bool lent_ = false;
 };
 
 // ---------------------------------------------------------------------------------
@@ -96,6 +141,7 @@ connection::connection(private_tag, asio::any_io_executor executor, std::unique_
       write_wakeup_(executor),
       accept_wakeup_(executor),
       open_wakeup_(executor),
+      output_taken_(executor),
       timer_(executor) {}
 
 connection::~connection() = default;
@@ -134,9 +180,17 @@ task<void> connection::read_loop() {
     // so our GoAway and FIN are not lost to a connection reset.
     core_.handle_bytes(bytes_view(buffer.data(), *n), clock_.now());
     pump();
+    if (std::exchange(lent_buffer_full_, false)) {
+      // A waiting reader's lent buffer is (nearly) full: let it take its bytes before
+      // we read more, or the next payload overflows into the stream buffer and is
+      // copied twice. (Posted after the reader's wake-up, so it runs first.) Otherwise
+      // keep reading: the reader gets larger batches.
+      co_await asio::post(executor_, asio::use_awaitable);
+    }
   }
   core_.handle_connection_lost();
   pump();
+  wake_everyone();
   reader_done_ = true;
   write_wakeup_.notify();
   timer_.cancel();
@@ -146,11 +200,17 @@ task<void> connection::write_loop() {
   bool transport_failed = false;
   for (;;) {
     if (core_.poll_output(write_batch_)) {
-      auto written = co_await transport_->write(write_batch_);
+      // Writers whose payload is in the batch may resume: the transport reads every
+      // part before it first suspends (stream::write_gather's contract).
+      pump();
+      const auto& parts = write_batch_.parts;
+      auto written = parts.size() == 1 ? co_await transport_->write(parts.front())
+                                       : co_await transport_->write_gather(parts);
       if (!written) {
         transport_failed = true;
         core_.handle_connection_lost();
         pump();
+        wake_everyone();
         break;
       }
       pump();  // streams stopped by the full output buffer may write again
@@ -161,7 +221,7 @@ task<void> connection::write_loop() {
   }
   // The peer reads EOF after our last frame (the GoAway when we closed).
   if (!transport_failed) (void)co_await transport_->close_write();
-  write_batch_ = bytes();
+  write_batch_ = session::output_batch{};
   writer_done_ = true;
   timer_.cancel();
 }
@@ -253,6 +313,11 @@ void connection::pump() {
         accept_wakeup_.notify();
         break;
       case event_type::readable:
+        if (auto* s = handle(e->id)) {
+          if (s->has_lent_buffer() && core_.lent_room(e->id) < read_chunk) lent_buffer_full_ = true;
+          s->wake_reader();
+        }
+        break;
       case event_type::stream_closed:
         if (auto* s = handle(e->id)) s->wake_reader();
         break;
@@ -272,6 +337,10 @@ void connection::pump() {
     }
   }
   if (core_.has_output() || core_.is_terminated()) write_wakeup_.notify();
+  if (core_.output_generation() != taken_generation_) {
+    taken_generation_ = core_.output_generation();
+    output_taken_.notify();
+  }
   if (core_.poll_timeout() != armed_deadline_) timer_.cancel();
 }
 
@@ -280,6 +349,7 @@ void connection::wake_everyone() {
   accept_wakeup_.notify();
   open_wakeup_.notify();
   write_wakeup_.notify();
+  output_taken_.notify();
   timer_.cancel();
 }
 

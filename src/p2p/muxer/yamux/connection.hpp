@@ -8,7 +8,13 @@
 // Streams (from open_stream / accept_stream) implement p2p::stream:
 //   read_some    waits for data; errc::closed after the peer's FIN, stream_reset,
 //                connection_closed once the connection ended before the peer's FIN.
+//                While it waits, its buffer is lent to the session, so arriving
+//                payload is copied once, straight into it.
 //   write        waits for send window and output room (backpressure per stream).
+//                Payloads of 128 KiB or more are not copied: the frames refer to the
+//                caller's bytes, and write returns once the writer loop has handed
+//                them to the transport's write_gather (which reads them before it
+//                first suspends); smaller payloads are copied and write returns at once.
 //   close_write  FIN.   reset  RST.
 //   destructor   resets the stream unless both directions were closed.
 // A stream keeps its connection object alive (shared ownership), so streams may
@@ -88,12 +94,15 @@ class connection final : public muxed_connection, public std::enable_shared_from
   signal write_wakeup_;
   signal accept_wakeup_;
   signal open_wakeup_;
+  signal output_taken_;  // the pending output was handed to the transport or dropped
+  std::uint64_t taken_generation_ = 0;
   asio::steady_timer timer_;
   std::optional<time_point> armed_deadline_;
 
   std::unordered_map<stream_id, muxed_stream*> streams_;
-  bytes write_batch_;
+  session::output_batch write_batch_;
   bool started_ = false;
+  bool lent_buffer_full_ = false;  // pump() woke a reader whose lent buffer is nearly full
   bool reader_done_ = false;
   bool writer_done_ = false;
 };

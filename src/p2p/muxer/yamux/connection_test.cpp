@@ -9,6 +9,8 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <span>
 #include <vector>
 
 namespace p2p::yamux {
@@ -258,6 +260,115 @@ TEST(yamux_connection, window_grows_for_a_fast_reader) {
       server->close();
     };
     co_await (client->run() && server->run() && exercise());
+  });
+}
+
+// Forwards to a memory stream and records which gather parts point into `watched`.
+class gather_recording_stream final : public stream {
+ public:
+  gather_recording_stream(std::unique_ptr<stream> inner, bytes_view watched, std::size_t& parts_inside)
+      : inner_(std::move(inner)), watched_(watched), parts_inside_(parts_inside) {}
+  task<result<std::size_t>> read_some(mutable_bytes_view buffer) override { return inner_->read_some(buffer); }
+  task<result<void>> write(bytes_view data) override { return inner_->write(data); }
+  task<result<void>> write_gather(std::span<const bytes_view> parts) override {
+    for (const bytes_view part : parts) {
+      if (!part.empty() && part.data() >= watched_.data() && part.data() < watched_.data() + watched_.size())
+        ++parts_inside_;
+    }
+    return inner_->write_gather(parts);
+  }
+  task<result<void>> close_write() override { return inner_->close_write(); }
+  void reset() override { inner_->reset(); }
+
+ private:
+  std::unique_ptr<stream> inner_;
+  bytes_view watched_;
+  std::size_t& parts_inside_;
+};
+
+TEST(yamux_connection, large_writes_reach_the_transport_without_a_copy) {
+  testing::run([](executor ex) -> task<void> {
+    auto pipes = testing::make_memory_stream_pair(ex, {.max_read = 1000, .capacity = 64 * 1024});
+    bytes payload(1024 * 1024);
+    for (std::size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<std::uint8_t>(i * 7 + (i >> 12));
+    const bytes expected = payload;
+    std::size_t parts_inside = 0;
+    auto client = make_connection(
+        ex, std::make_unique<gather_recording_stream>(std::move(pipes.first), payload, parts_inside), role::client,
+        quiet(), test_clock);
+    auto server = make_connection(ex, std::move(pipes.second), role::server, quiet(), test_clock);
+    auto exercise = [&]() -> task<void> {
+      auto out = co_await client->open_stream();
+      if (!out) co_return;
+      auto sender = [&]() -> task<void> {
+        EXPECT_TRUE(co_await (*out)->write(payload));
+        // The transport has read every byte by now: the caller may reuse its buffer.
+        std::fill(payload.begin(), payload.end(), std::uint8_t{0});
+        EXPECT_TRUE(co_await (*out)->write(as_bytes("small tail")));
+        EXPECT_TRUE(co_await (*out)->close_write());
+      };
+      auto receiver = [&]() -> task<void> {
+        auto in = co_await server->accept_stream();
+        if (!in) co_return;
+        auto data = co_await read_to_end(**in, expected.size() + 100);
+        EXPECT_TRUE(data);
+        if (!data) co_return;
+        bytes want = expected;
+        append(want, as_bytes("small tail"));
+        EXPECT_TRUE(*data == want);
+      };
+      co_await (sender() && receiver());
+      EXPECT_GT(parts_inside, 0u) << "payload went to the transport as views of the caller's bytes";
+      client->close();
+      server->close();
+    };
+    co_await (client->run() && server->run() && exercise());
+  });
+}
+
+TEST(yamux_connection, cancelled_large_write_keeps_its_queued_bytes) {
+  testing::run([](executor ex) -> task<void> {
+    // A tiny pipe that nobody reads yet: the writer loop blocks on the first batch.
+    auto pipes = testing::make_memory_stream_pair(ex, {.max_read = 4096, .capacity = 4096});
+    auto conn = make_connection(ex, std::move(pipes.first), role::client, quiet(), test_clock);
+    stream& peer = *pipes.second;
+    // Large enough to be lent rather than copied; together exactly the 256 KiB window.
+    bytes first(128 * 1024, 0x11), second(128 * 1024, 0x22);
+    auto exercise = [&]() -> task<void> {
+      auto s = co_await conn->open_stream();
+      EXPECT_TRUE(s);
+      if (!s) co_return;
+      EXPECT_TRUE(co_await (*s)->write(first));  // taken by the (now blocked) writer loop
+      auto give_up = []() -> task<void> { co_return; };
+      auto raced = co_await ((*s)->write(second) || give_up());
+      EXPECT_EQ(raced.index(), 1u) << "the second write was still waiting for the writer loop";
+      std::fill(second.begin(), second.end(), std::uint8_t{0});  // the caller reuses its buffer
+      // The peer now reads: SYN, then both payloads, the second one as it was queued.
+      bytes wire, payload;
+      std::uint8_t chunk[4096];
+      while (payload.size() < 2 * 128 * 1024) {
+        auto n = co_await peer.read_some(chunk);
+        EXPECT_TRUE(n);
+        if (!n) co_return;
+        wire.insert(wire.end(), chunk, chunk + *n);
+        for (;;) {
+          auto header = decode_header(wire);
+          if (!header) break;
+          const std::size_t body = header->type == frame_type::data ? header->length : 0;
+          if (wire.size() < header_size + body) break;
+          if (header->type == frame_type::data && header->id == 1)
+            payload.insert(payload.end(), wire.begin() + header_size, wire.begin() + header_size + body);
+          wire.erase(wire.begin(), wire.begin() + static_cast<std::ptrdiff_t>(header_size + body));
+        }
+      }
+      bytes want(128 * 1024, 0x11);
+      want.resize(2 * 128 * 1024, 0x22);
+      EXPECT_TRUE(payload == want);
+      conn->close();
+      EXPECT_TRUE(co_await peer.close_write());
+      (void)co_await read_to_end(peer, 1 << 20);
+    };
+    co_await (conn->run() && exercise());
   });
 }
 

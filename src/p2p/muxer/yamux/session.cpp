@@ -76,6 +76,10 @@ void session::handle_connection_lost() {
   if (!terminated_) terminate(errc::connection_closed);
   // Nothing can be sent any more; keep the memory bound.
   bytes().swap(out_);
+  borrowed_.clear();
+  adopted_.clear();
+  borrowed_bytes_ = 0;
+  ++output_generation_;  // borrowed payloads are released
 }
 
 void session::process_header(const frame_header& header, time_point now) {
@@ -204,7 +208,16 @@ void session::deliver_payload(bytes_view chunk) {
     payload_to_stream_ = false;
     return;
   }
-  s->buffer.append(chunk);
+  if (s->loan != nullptr && s->loan_filled < s->loan_size) {
+    // The reader is waiting with its own buffer: fill it directly, saving the copy
+    // into and out of the stream's buffer. (A loan exists only while nothing else is
+    // buffered, and overflow goes to the buffer after it, so order is kept.)
+    const std::size_t n = std::min(chunk.size(), s->loan_size - s->loan_filled);
+    std::memcpy(s->loan + s->loan_filled, chunk.data(), n);
+    s->loan_filled += n;
+    chunk = chunk.subspan(n);
+  }
+  if (!chunk.empty()) s->buffer.append(chunk);
   queue_readable(current_.id, *s);
 }
 
@@ -268,6 +281,8 @@ void session::apply_remote_reset(stream_id id, stream_entry& s) {
   }
   s.reset = true;
   s.buffer.clear();
+  s.loan = nullptr;
+  s.loan_filled = 0;
   push_event(event_type::stream_reset, id);
   update_finished(s);
 }
@@ -372,27 +387,45 @@ std::optional<stream_id> session::accept() {
   return std::nullopt;
 }
 
-result<std::size_t> session::write(stream_id id, bytes_view data) {
+result<std::size_t> session::write(stream_id id, bytes_view data) { return queue_data(id, data, false); }
+
+result<std::size_t> session::write_borrowed(stream_id id, bytes_view data) { return queue_data(id, data, true); }
+
+void session::adopt_borrowed() {
+  for (borrowed_payload& payload : borrowed_) {
+    if (payload.adopted) continue;
+    adopted_.emplace_back(payload.data.begin(), payload.data.end());
+    payload.data = adopted_.back();  // a vector's heap storage survives moves of the vector
+    payload.adopted = true;
+  }
+}
+
+result<std::size_t> session::queue_data(stream_id id, bytes_view data, bool borrow) {
   stream_entry* s = find(id);
   if (s == nullptr) return errc::invalid_argument;
   if (s->reset) return errc::stream_reset;
   if (s->write_closed) return errc::closed;
   if (terminated_) return errc::connection_closed;
   if (data.empty() || s->send_window == 0) return std::size_t{0};
-  if (out_.size() + header_size >= config_.max_output_buffer) {
+  if (pending_output() + header_size >= config_.max_output_buffer) {
     if (!s->waiting_for_output) {
       s->waiting_for_output = true;
       output_waiters_.push_back(id);
     }
     return std::size_t{0};
   }
-  const std::size_t budget = config_.max_output_buffer - out_.size() - header_size;
+  const std::size_t budget = config_.max_output_buffer - pending_output() - header_size;
   const std::size_t total = std::min({data.size(), std::size_t{s->send_window}, budget});
   std::size_t done = 0;
   while (done < total) {
     const std::size_t n = std::min<std::size_t>(total - done, config_.max_frame_payload);
     queue_frame(frame_type::data, 0, id, static_cast<std::uint32_t>(n));
-    append(out_, data.subspan(done, n));
+    if (borrow) {
+      borrowed_.push_back({out_.size(), data.subspan(done, n), false});
+      borrowed_bytes_ += n;
+    } else {
+      append(out_, data.subspan(done, n));
+    }
     done += n;
   }
   s->send_window -= static_cast<std::uint32_t>(total);
@@ -404,16 +437,44 @@ result<std::size_t> session::read(stream_id id, mutable_bytes_view buffer, time_
   stream_entry* s = find(id);
   if (s == nullptr) return errc::invalid_argument;
   if (s->reset) return errc::stream_reset;
-  const std::size_t available = s->buffered();
-  if (available == 0) {
+  std::size_t n = 0;
+  if (s->loan != nullptr) {
+    if (buffer.data() == s->loan && buffer.size() >= s->loan_filled) {
+      n = s->loan_filled;  // already in place
+      s->loan = nullptr;
+      s->loan_filled = 0;
+    } else {
+      end_loan(*s);
+    }
+  }
+  if (n == 0 && s->buffered() == 0) {
     if (s->read_closed) return errc::closed;
     if (terminated_) return errc::connection_closed;
     return std::size_t{0};
   }
-  const std::size_t n = s->buffer.read(buffer);
+  n += s->buffer.read(buffer.subspan(n));
   if (n == 0) return std::size_t{0};
   maybe_send_window_update(id, *s, now);
   return n;
+}
+
+bool session::lend_read_buffer(stream_id id, mutable_bytes_view buffer) {
+  stream_entry* s = find(id);
+  if (s == nullptr || s->reset || s->read_closed || buffer.empty() || s->buffered() > 0) return false;
+  s->loan = buffer.data();
+  s->loan_size = buffer.size();
+  s->loan_filled = 0;
+  return true;
+}
+
+void session::cancel_loan(stream_id id) {
+  if (stream_entry* s = find(id)) end_loan(*s);
+}
+
+void session::end_loan(stream_entry& s) {
+  if (s.loan_filled > 0) s.buffer.prepend(bytes_view(s.loan, s.loan_filled));
+  s.loan = nullptr;
+  s.loan_filled = 0;
 }
 
 result<void> session::close_write(stream_id id) {
@@ -434,6 +495,8 @@ void session::reset(stream_id id) {
   const bool both_closed = s->read_closed && s->write_closed;
   s->reset = true;
   s->buffer.clear();
+  s->loan = nullptr;
+  s->loan_filled = 0;
   if (!both_closed && !terminated_) queue_frame(frame_type::window_update, flag::rst, id, 0);
   update_finished(*s);
 }
@@ -465,10 +528,51 @@ void session::close() {
 // ---------------------------------------------------------------------------------
 // Output
 
+bool session::poll_output(output_batch& into) {
+  into.owned.clear();
+  into.adopted.clear();
+  into.parts.clear();
+  if (out_.empty()) return false;
+  std::swap(into.owned, out_);
+  std::swap(into.adopted, adopted_);
+  const bytes_view owned(into.owned);
+  std::size_t at = 0;
+  for (const borrowed_payload& payload : borrowed_) {
+    if (payload.position > at) into.parts.push_back(owned.subspan(at, payload.position - at));
+    into.parts.push_back(payload.data);
+    at = payload.position;
+  }
+  if (at < owned.size()) into.parts.push_back(owned.subspan(at));
+  output_taken();
+  return true;
+}
+
 bool session::poll_output(bytes& into) {
   into.clear();
   if (out_.empty()) return false;
-  std::swap(into, out_);
+  if (borrowed_.empty()) {
+    std::swap(into, out_);
+  } else {
+    into.reserve(pending_output());
+    std::size_t at = 0;
+    for (const borrowed_payload& payload : borrowed_) {
+      into.insert(into.end(), out_.begin() + static_cast<std::ptrdiff_t>(at),
+                  out_.begin() + static_cast<std::ptrdiff_t>(payload.position));
+      append(into, payload.data);
+      at = payload.position;
+    }
+    into.insert(into.end(), out_.begin() + static_cast<std::ptrdiff_t>(at), out_.end());
+    out_.clear();
+    adopted_.clear();
+  }
+  output_taken();
+  return true;
+}
+
+void session::output_taken() {
+  borrowed_.clear();
+  borrowed_bytes_ = 0;
+  ++output_generation_;
   // The output buffer has room again: wake the writers it stopped.
   for (stream_id id : output_waiters_) {
     if (stream_entry* s = find(id)) {
@@ -477,7 +581,6 @@ bool session::poll_output(bytes& into) {
     }
   }
   output_waiters_.clear();
-  return true;
 }
 
 std::optional<event> session::poll_event() {
@@ -520,13 +623,19 @@ std::size_t session::buffered(stream_id id) const {
   return s != nullptr ? s->buffered() : 0;
 }
 
+std::size_t session::lent_room(stream_id id) const {
+  const stream_entry* s = find(id);
+  return s != nullptr && s->loan != nullptr ? s->loan_size - s->loan_filled : 0;
+}
+
 // ---------------------------------------------------------------------------------
 // Helpers
 
 void session::receive_buffer::append(bytes_view data) {
   while (!data.empty()) {
-    if (chunks_.empty() || chunks_.back().size() == chunk_size) {
-      chunks_.emplace_back();
+    if (chunks_.empty() || chunks_.back().size() >= chunk_size) {
+      chunks_.push_back(std::move(spare_));
+      spare_ = bytes();
       chunks_.back().reserve(chunk_size);
     }
     bytes& back = chunks_.back();
@@ -535,6 +644,17 @@ void session::receive_buffer::append(bytes_view data) {
     data = data.subspan(n);
     size_ += n;
   }
+}
+
+void session::receive_buffer::prepend(bytes_view data) {
+  if (data.empty()) return;
+  if (offset_ > 0) {
+    bytes& front = chunks_.front();
+    front.erase(front.begin(), front.begin() + static_cast<std::ptrdiff_t>(offset_));
+    offset_ = 0;
+  }
+  chunks_.emplace_front(data.begin(), data.end());
+  size_ += data.size();
 }
 
 std::size_t session::receive_buffer::read(mutable_bytes_view out) noexcept {
@@ -547,12 +667,12 @@ std::size_t session::receive_buffer::read(mutable_bytes_view out) noexcept {
     copied += n;
     size_ -= n;
     if (offset_ == front.size()) {
-      // Keep the last chunk's storage for the next frame; free the others.
-      if (chunks_.size() == 1) {
+      // Keep one chunk's storage for the next frame instead of freeing it.
+      if (front.capacity() >= chunk_size && spare_.capacity() == 0) {
         front.clear();
-      } else {
-        chunks_.pop_front();
+        spare_ = std::move(front);
       }
+      chunks_.pop_front();
       offset_ = 0;
     }
   }
@@ -561,6 +681,7 @@ std::size_t session::receive_buffer::read(mutable_bytes_view out) noexcept {
 
 void session::receive_buffer::clear() noexcept {
   chunks_.clear();
+  bytes().swap(spare_);
   offset_ = 0;
   size_ = 0;
 }
@@ -590,7 +711,7 @@ void session::queue_frame(frame_type type, std::uint16_t flags, stream_id id, st
 }
 
 bool session::queue_peer_caused(frame_type type, std::uint16_t flags, stream_id id, std::uint32_t length) {
-  if (out_.size() >= config_.max_output_buffer + control_slack) return false;
+  if (pending_output() >= config_.max_output_buffer + control_slack) return false;
   queue_frame(type, flags, id, length);
   return true;
 }

@@ -129,10 +129,30 @@ class session {
   // for a writable event. Errors: closed (after close_write), stream_reset,
   // connection_closed, invalid_argument (unknown stream).
   result<std::size_t> write(stream_id id, bytes_view data);
+  // Zero-copy write: like write(), but the payload is not copied. The pending output
+  // keeps a view of `data` until poll_output hands it out or the output is dropped
+  // (connection lost); either bumps output_generation(). The caller keeps `data` valid
+  // and unchanged until output_generation() differs from its value when this returned,
+  // or first calls adopt_borrowed().
+  result<std::size_t> write_borrowed(stream_id id, bytes_view data);
+  // Copies every payload still borrowed into the session, releasing the callers'
+  // memory (for a writer that gives up waiting).
+  void adopt_borrowed();
   // Copies buffered bytes; may queue a window update. 0 means wait for a readable
   // event. Errors: closed (peer FIN and all data read), stream_reset,
   // connection_closed (session ended before the peer's FIN), invalid_argument.
   result<std::size_t> read(stream_id id, mutable_bytes_view buffer, time_point now);
+  // Zero-copy receive. After read() returned 0, the shell may lend the waiting reader's
+  // buffer: payload that arrives for `id` is then copied straight into it instead of
+  // into the stream's buffer (what does not fit is buffered as usual), and the next
+  // read() with the same buffer returns those bytes without copying them again. The
+  // loan ends with that read() or with cancel_loan(). `buffer` must stay valid and
+  // untouched until then. Returns false (and lends nothing) when bytes are already
+  // buffered, the buffer is empty, or the stream is unknown, reset or read-closed.
+  bool lend_read_buffer(stream_id id, mutable_bytes_view buffer);
+  // Ends a loan without reading: bytes already placed in the lent buffer are moved to
+  // the front of the stream's buffer, so nothing is lost. Unknown IDs are ignored.
+  void cancel_loan(stream_id id);
   // Half-close (FIN). Idempotent. Errors: stream_reset, connection_closed, invalid_argument.
   result<void> close_write(stream_id id);
   // Resets both directions (RST unless both were already closed). Unknown IDs are ignored.
@@ -147,11 +167,25 @@ class session {
   void close();
 
   // ---- output ----
+  // The pending output as a gather list, so it can be written without joining it:
+  // `parts` are, in wire order, views into `owned` (frame headers, control frames,
+  // copied payloads), into `adopted` and into borrowed payloads.
+  struct output_batch {
+    bytes owned;
+    std::vector<bytes> adopted;
+    std::vector<bytes_view> parts;
+  };
   // Moves every pending byte into `into` (its old contents are discarded, its storage
-  // reused). Returns false when nothing is pending.
+  // reused) and bumps output_generation(); borrowed payloads are only referenced, so
+  // the caller must use them before their writers can resume. Returns false when
+  // nothing is pending.
+  bool poll_output(output_batch& into);
+  // The same joined into one buffer (copies borrowed payloads).
   bool poll_output(bytes& into);
   bool has_output() const noexcept { return !out_.empty(); }
   std::optional<event> poll_event();
+  // Bumped whenever the pending output is handed out or dropped (see write_borrowed).
+  std::uint64_t output_generation() const noexcept { return output_generation_; }
   // Next time handle_timeout wants to run; empty when nothing is scheduled.
   std::optional<time_point> poll_timeout() const;
 
@@ -166,6 +200,8 @@ class session {
   std::uint32_t send_window(stream_id id) const;
   std::uint32_t receive_window(stream_id id) const;  // current target window
   std::size_t buffered(stream_id id) const;
+  // Room left in the buffer lent by lend_read_buffer; zero without a loan.
+  std::size_t lent_room(stream_id id) const;
 
  private:
   // Received bytes not yet read, in fixed-size chunks: memory follows the unread
@@ -174,12 +210,15 @@ class session {
    public:
     std::size_t size() const noexcept { return size_; }
     void append(bytes_view data);
+    // Puts `data` before everything buffered (a cancelled loan's bytes).
+    void prepend(bytes_view data);
     std::size_t read(mutable_bytes_view out) noexcept;
     void clear() noexcept;
 
    private:
     static constexpr std::size_t chunk_size = 16 * 1024;
     std::deque<bytes> chunks_;
+    bytes spare_;             // a consumed chunk's storage, reused by the next append
     std::size_t offset_ = 0;  // read position in chunks_.front()
     std::size_t size_ = 0;
   };
@@ -200,8 +239,12 @@ class session {
     std::uint32_t recv_window = default_window;  // target window, grows by auto-tuning
     time_point epoch;                            // time of the last window update
     receive_buffer buffer;
+    // The reader's buffer lent by lend_read_buffer; payload goes there first.
+    std::uint8_t* loan = nullptr;
+    std::size_t loan_size = 0;
+    std::size_t loan_filled = 0;
 
-    std::size_t buffered() const noexcept { return buffer.size(); }
+    std::size_t buffered() const noexcept { return buffer.size() + loan_filled; }
   };
 
   stream_entry* find(stream_id id);
@@ -217,6 +260,7 @@ class session {
   void deliver_payload(bytes_view chunk);
   void finish_payload();
 
+  static void end_loan(stream_entry& s);
   void apply_ack(stream_id id, stream_entry& s);
   void apply_remote_fin(stream_id id, stream_entry& s);
   void apply_remote_reset(stream_id id, stream_entry& s);
@@ -224,6 +268,9 @@ class session {
   void maybe_send_window_update(stream_id id, stream_entry& s, time_point now);
   void erase(stream_id id);
 
+  result<std::size_t> queue_data(stream_id id, bytes_view data, bool borrow);
+  std::size_t pending_output() const noexcept { return out_.size() + borrowed_bytes_; }
+  void output_taken();
   void queue_frame(frame_type type, std::uint16_t flags, stream_id id, std::uint32_t length);
   bool queue_peer_caused(frame_type type, std::uint16_t flags, stream_id id, std::uint32_t length);
   void send_ping(time_point now);
@@ -250,6 +297,16 @@ class session {
   std::vector<stream_id> output_waiters_;
   std::deque<event> events_;
   bytes out_;
+  // Borrowed payloads of the pending output; each belongs at `position` in out_.
+  struct borrowed_payload {
+    std::size_t position;
+    bytes_view data;
+    bool adopted;
+  };
+  std::vector<borrowed_payload> borrowed_;
+  std::vector<bytes> adopted_;  // copies made by adopt_borrowed
+  std::size_t borrowed_bytes_ = 0;
+  std::uint64_t output_generation_ = 0;
 
   std::uint64_t next_local_id_;
   stream_id last_remote_id_ = 0;

@@ -597,5 +597,109 @@ TEST(yamux_session, connection_lost_keeps_data_that_arrived) {
   EXPECT_FALSE(s.accept());
 }
 
+
+TEST(yamux_session, lent_buffer_receives_payload_without_a_second_copy) {
+  session s = server_with_stream();
+  bytes lent(8, 0);
+  ASSERT_TRUE(s.lend_read_buffer(1, lent));
+  // Split across frames and across handle_bytes calls; the overflow is buffered.
+  s.handle_bytes(data_frame(1, as_bytes("hello")), t0);
+  EXPECT_EQ(as_string(bytes_view(lent).first(5)), "hello") << "payload went straight into the lent buffer";
+  EXPECT_EQ(s.buffered(1), 5u) << "lent bytes count against the receive window";
+  s.handle_bytes(data_frame(1, as_bytes(" world")), t0);
+  EXPECT_TRUE(has_event(events(s), event_type::readable, 1));
+  EXPECT_EQ(s.buffered(1), 11u);
+  EXPECT_EQ(as_string(lent), "hello wo");
+  EXPECT_EQ(*s.read(1, lent, t0), 8u) << "the same buffer: the bytes are already in place";
+  bytes rest(16);
+  EXPECT_EQ(*s.read(1, rest, t0), 3u);
+  EXPECT_EQ(as_string(bytes_view(rest).first(3)), "rld");
+  EXPECT_EQ(*s.read(1, rest, t0), 0u);
+  // A buffer is lent only while nothing is buffered.
+  s.handle_bytes(data_frame(1, as_bytes("x")), t0);
+  EXPECT_FALSE(s.lend_read_buffer(1, lent));
+  EXPECT_FALSE(s.lend_read_buffer(7, lent)) << "unknown stream";
+  EXPECT_EQ(*s.read(1, rest, t0), 1u);
+  EXPECT_FALSE(s.lend_read_buffer(1, mutable_bytes_view{})) << "empty buffer";
+}
+
+TEST(yamux_session, cancelled_loan_keeps_the_bytes_in_order) {
+  session s = server_with_stream();
+  bytes lent(4, 0);
+  ASSERT_TRUE(s.lend_read_buffer(1, lent));
+  s.handle_bytes(data_frame(1, as_bytes("abcdef")), t0);
+  s.cancel_loan(1);
+  lent.assign(4, 0);  // the reader may reuse its buffer once the loan ended
+  s.handle_bytes(data_frame(1, as_bytes("gh")), t0);
+  bytes out(3);
+  std::string got;
+  for (;;) {
+    auto n = s.read(1, out, t0);
+    ASSERT_TRUE(n);
+    if (*n == 0) break;
+    got += as_string(bytes_view(out).first(*n));
+  }
+  EXPECT_EQ(got, "abcdefgh");
+  s.cancel_loan(1);  // no loan: nothing happens
+  s.cancel_loan(9);  // unknown stream: ignored
+}
+
+TEST(yamux_session, read_into_another_buffer_ends_the_loan) {
+  session s = server_with_stream();
+  bytes lent(16, 0);
+  ASSERT_TRUE(s.lend_read_buffer(1, lent));
+  s.handle_bytes(data_frame(1, as_bytes("payload")), t0);
+  bytes small(3);
+  EXPECT_EQ(*s.read(1, small, t0), 3u);
+  EXPECT_EQ(as_string(small), "pay");
+  bytes rest(16);
+  EXPECT_EQ(*s.read(1, rest, t0), 4u);
+  EXPECT_EQ(as_string(bytes_view(rest).first(4)), "load");
+}
+
+TEST(yamux_session, loan_ends_with_fin_and_reset) {
+  {
+    session s = server_with_stream();
+    bytes lent(16, 0);
+    ASSERT_TRUE(s.lend_read_buffer(1, lent));
+    s.handle_bytes(data_frame(1, as_bytes("last"), flag::fin), t0);
+    EXPECT_EQ(*s.read(1, lent, t0), 4u);
+    EXPECT_EQ(s.read(1, lent, t0).error(), errc::closed);
+    EXPECT_FALSE(s.lend_read_buffer(1, lent)) << "nothing more can arrive after FIN";
+  }
+  {
+    session s = server_with_stream();
+    bytes lent(16, 0);
+    ASSERT_TRUE(s.lend_read_buffer(1, lent));
+    s.handle_bytes(data_frame(1, as_bytes("lost")), t0);
+    s.handle_bytes(window_frame(1, 0, flag::rst), t0);
+    EXPECT_EQ(s.read(1, lent, t0).error(), errc::stream_reset);
+    s.handle_bytes(data_frame(1, as_bytes("late")), t0);  // ignored: stream is reset
+    EXPECT_EQ(s.buffered(1), 0u);
+  }
+  {
+    session s = server_with_stream();
+    bytes lent(16, 0);
+    ASSERT_TRUE(s.lend_read_buffer(1, lent));
+    s.reset(1);
+    s.handle_bytes(data_frame(1, as_bytes("late")), t0);
+    EXPECT_EQ(lent, bytes(16, 0)) << "no write into a buffer after the stream was reset";
+    EXPECT_EQ(s.read(1, lent, t0).error(), errc::stream_reset);
+  }
+}
+
+TEST(yamux_session, lent_bytes_trigger_window_updates_like_buffered_ones) {
+  session s = server_with_stream();
+  bytes lent(default_window, 0);
+  ASSERT_TRUE(s.lend_read_buffer(1, lent));
+  s.handle_bytes(data_frame(1, bytes(default_window, 3)), t0);
+  EXPECT_FALSE(s.has_output());
+  EXPECT_EQ(*s.read(1, lent, t0 + 1s), default_window);
+  auto frames = output_frames(s);
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_EQ(frames[0].header, (frame_header{0, frame_type::window_update, 0, 1, default_window}));
+  EXPECT_EQ(lent, bytes(default_window, 3));
+}
+
 }  // namespace
 }  // namespace p2p::yamux

@@ -43,12 +43,22 @@ bool cipher_state::set_nonce_in_ctx(int encrypting) noexcept {
 }
 
 result<std::size_t> cipher_state::encrypt(bytes_view ad, bytes_view plaintext, mutable_bytes_view out) noexcept {
-  const std::size_t total = plaintext.size() + (has_key() ? tag_length : 0);
+  return encrypt_parts(ad, std::span<const bytes_view>(&plaintext, 1), out);
+}
+
+result<std::size_t> cipher_state::encrypt_parts(bytes_view ad, std::span<const bytes_view> parts,
+                                                mutable_bytes_view out) noexcept {
+  std::size_t plain = 0;
+  for (const bytes_view part : parts) plain += part.size();
+  const std::size_t total = plain + (has_key() ? tag_length : 0);
   if (out.size() < total) return errc::invalid_argument;
   if (!has_key()) {
-    if (!plaintext.empty() && out.data() != plaintext.data())
-      std::memmove(out.data(), plaintext.data(), plaintext.size());
-    return plaintext.size();
+    std::size_t at = 0;
+    for (const bytes_view part : parts) {
+      if (!part.empty() && out.data() + at != part.data()) std::memmove(out.data() + at, part.data(), part.size());
+      at += part.size();
+    }
+    return plain;
   }
   if (nonce_ == max_nonce) return errc::resource_limit;
   auto* ctx = static_cast<EVP_CIPHER_CTX*>(ctx_.get());
@@ -56,11 +66,18 @@ result<std::size_t> cipher_state::encrypt(bytes_view ad, bytes_view plaintext, m
   if (!set_nonce_in_ctx(1)) return errc::handshake_failed;
   if (!ad.empty() && EVP_EncryptUpdate(ctx, nullptr, &length, ad.data(), static_cast<int>(ad.size())) != 1)
     return errc::handshake_failed;
-  if (!plaintext.empty() &&
-      EVP_EncryptUpdate(ctx, out.data(), &length, plaintext.data(), static_cast<int>(plaintext.size())) != 1)
-    return errc::handshake_failed;
-  if (EVP_EncryptFinal_ex(ctx, out.data() + plaintext.size(), &length) != 1) return errc::handshake_failed;
-  if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, tag_length, out.data() + plaintext.size()) != 1)
+  // ChaCha20-Poly1305 is a stream cipher: feeding the parts one by one gives the same
+  // ciphertext and tag as feeding their concatenation.
+  std::size_t at = 0;
+  for (const bytes_view part : parts) {
+    if (part.empty()) continue;
+    if (EVP_EncryptUpdate(ctx, out.data() + at, &length, part.data(), static_cast<int>(part.size())) != 1)
+      return errc::handshake_failed;
+    at += static_cast<std::size_t>(length);
+  }
+  if (EVP_EncryptFinal_ex(ctx, out.data() + at, &length) != 1) return errc::handshake_failed;
+  if (at + static_cast<std::size_t>(length) != plain) return errc::handshake_failed;
+  if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, tag_length, out.data() + plain) != 1)
     return errc::handshake_failed;
   ++nonce_;
   return total;

@@ -13,6 +13,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <span>
 
 namespace p2p::noise {
 
@@ -40,6 +41,10 @@ class cipher_state {
   // 2^64-1; the session must end), invalid_argument when `out` is too small,
   // handshake_failed if OpenSSL itself fails (not expected).
   result<std::size_t> encrypt(bytes_view ad, bytes_view plaintext, mutable_bytes_view out) noexcept;
+  // The same over the concatenation of `parts` (a gather write, so the caller need not
+  // join them first); one message, one nonce. `out` may alias only a single part
+  // exactly; with several parts it must not overlap them. Same errors.
+  result<std::size_t> encrypt_parts(bytes_view ad, std::span<const bytes_view> parts, mutable_bytes_view out) noexcept;
   // DecryptWithAd: writes ciphertext.size() - 16 bytes to `out` (may alias exactly).
   // Errors: decrypt_failed for a bad tag or a ciphertext shorter than the tag (the
   // nonce is not advanced then), resource_limit when the nonce is exhausted.

@@ -58,6 +58,23 @@ class noise_connection final : public secured_connection {
     co_return result<void>{};
   }
 
+  // Seals every part into the send buffer before the first suspension (the contract
+  // that lets yamux hand over stream payloads without copying them), then writes the
+  // frames with one raw write.
+  task<result<void>> write_gather(std::span<const bytes_view> parts) override {
+    if (failure_) co_return failure_;
+    std::size_t total = 0;
+    for (const bytes_view part : parts) total += part.size();
+    if (total == 0) co_return result<void>{};
+    const std::size_t needed = sealed_size(total);
+    if (send_buffer_.size() < needed) send_buffer_.resize(needed);
+    auto sealed = encoder_.seal(parts, send_buffer_);
+    if (!sealed) co_return fail(sealed.error());
+    if (auto w = co_await raw_->write(bytes_view(send_buffer_).first(*sealed)); !w) co_return w.error();
+    if (failure_) co_return failure_;
+    co_return result<void>{};
+  }
+
   task<result<void>> close_write() override {
     if (failure_) co_return failure_;
     co_return co_await raw_->close_write();

@@ -43,13 +43,18 @@ task<result<std::unique_ptr<secured_connection>>> secure_inbound(std::unique_ptr
 // The returned connection owns `raw`:
 //   write        encrypts into 65519-byte-plaintext frames and hands up to ~256 KiB of
 //                frames to raw->write at once.
-//   read_some    reads up to ~256 KiB from raw at once and buffers decrypted plaintext.
+//   write_gather encrypts all parts (frames may span parts) into the send buffer before
+//                it first suspends, then hands every frame to one raw->write; the
+//                parts are never joined (yamux sends stream payloads this way).
+//   read_some    reads up to 256 KiB from raw at once; complete frames that fit the
+//                caller's buffer are decrypted straight into it, a larger frame is
+//                decrypted in place and handed out over several calls.
 //                errc::closed at a clean end of stream, errc::truncated when the stream
 //                ends inside a frame. A frame that fails authentication fails the
 //                connection: raw is reset and every later read and write returns
 //                errc::decrypt_failed.
 //   close_write  raw->close_write();  reset  raw->reset().
-// Memory: one receive buffer (~320 KiB) and one send buffer (up to ~256 KiB), each
-// allocated on first use.
+// Memory: one receive buffer (~320 KiB) and one send buffer (~256 KiB, or the largest
+// gather write: up to yamux's output limit of 1 MiB), each allocated on first use.
 
 }  // namespace p2p::noise

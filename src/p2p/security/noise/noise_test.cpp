@@ -140,6 +140,40 @@ TEST(noise_connection, many_small_writes_and_small_reads) {
   });
 }
 
+TEST(noise_connection, gather_write_reads_its_parts_before_it_suspends) {
+  const auto alice = identity(1), bob = identity(2);
+  run([&](boost::asio::any_io_executor ex) -> task<void> {
+    // A small pipe makes the raw write suspend; the parts are overwritten meanwhile.
+    const pair_options options{.streams = {.max_read = 4096, .capacity = 8192}};
+    auto pair = co_await handshake_pair(ex, alice, bob, options);
+    if (!pair.client || !pair.server) {
+      ADD_FAILURE() << "handshake failed";
+      co_return;
+    }
+    auto& client = **pair.client;
+    auto& server = **pair.server;
+    bytes source = pattern(200'000, 5);
+    const bytes expected = source;
+    const bytes_view all(source);
+    const std::vector<bytes_view> parts{all.first(12), all.subspan(12, 70'000), all.subspan(70'012, 0),
+                                        all.subspan(70'012)};
+    auto writer = [&]() -> task<void> {
+      EXPECT_TRUE(co_await client.write_gather(parts));
+      EXPECT_TRUE(co_await client.close_write());
+    };
+    auto scribbler = [&]() -> task<void> {
+      std::fill(source.begin(), source.end(), std::uint8_t{0});
+      co_return;
+    };
+    auto reader = [&]() -> task<void> {
+      auto got = co_await read_to_end(server, expected.size() + 1);
+      CO_ASSERT(got);
+      EXPECT_TRUE(*got == expected);
+    };
+    co_await (writer() && scribbler() && reader());
+  });
+}
+
 TEST(noise_connection, inlined_muxer_negotiation) {
   using list = std::vector<std::string>;
   struct test_case {

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
 #include <limits>
 
 namespace p2p::noise {
@@ -111,6 +113,31 @@ TEST(noise_cipher_state, nonce_exhaustion_is_an_error) {
   ASSERT_TRUE(receiver.decrypt({}, sealed, out));
   EXPECT_EQ(sender.encrypt({}, as_bytes("z"), sealed).error(), errc::resource_limit);
   EXPECT_EQ(receiver.decrypt({}, sealed, out).error(), errc::resource_limit);
+}
+
+TEST(noise_cipher_state, encrypting_parts_equals_encrypting_their_concatenation) {
+  cipher_key key{};
+  key[5] = 7;
+  bytes joined(1000);
+  for (std::size_t i = 0; i < joined.size(); ++i) joined[i] = static_cast<std::uint8_t>(i * 13 + 1);
+  cipher_state whole(key);
+  bytes expected(joined.size() + tag_length);
+  ASSERT_TRUE(whole.encrypt(as_bytes("ad"), joined, expected));
+  // Odd part sizes (not multiples of the 64-byte ChaCha block or 16-byte Poly1305
+  // block) and empty parts.
+  const bytes_view all(joined);
+  const std::vector<bytes_view> parts{all.first(1),          all.subspan(1, 0),   all.subspan(1, 63),
+                                      all.subspan(64, 12),   all.subspan(76, 500), all.subspan(576, 0),
+                                      all.subspan(576, 424)};
+  cipher_state gathered(key);
+  bytes out(joined.size() + tag_length);
+  auto n = gathered.encrypt_parts(as_bytes("ad"), parts, out);
+  ASSERT_TRUE(n);
+  EXPECT_EQ(*n, out.size());
+  EXPECT_EQ(out, expected);
+  EXPECT_EQ(gathered.nonce(), 1u);
+  bytes small(joined.size());
+  EXPECT_EQ(gathered.encrypt_parts({}, parts, small).error(), errc::invalid_argument);
 }
 
 TEST(noise_cipher_state, without_key_passes_through) {

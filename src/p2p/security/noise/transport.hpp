@@ -5,7 +5,8 @@
 //
 // frame_encoder seals plaintext into consecutive frames in a caller buffer;
 // frame_decoder owns a receive buffer that the shell fills from the socket, and
-// decrypts whole frames in place. Neither allocates per frame.
+// decrypts whole frames into the reader's buffer (or in place when they do not fit).
+// Neither allocates per frame.
 // Sans-IO; no Asio. Never throws except std::bad_alloc.
 #pragma once
 
@@ -14,6 +15,8 @@
 #include "p2p/security/noise/cipher_state.hpp"
 
 #include <cstddef>
+#include <span>
+#include <vector>
 
 namespace p2p::noise {
 
@@ -36,9 +39,14 @@ class frame_encoder {
   // plaintext writes nothing. Errors: resource_limit when the nonce is exhausted (the
   // connection must end), invalid_argument when `out` is too small.
   result<std::size_t> seal(bytes_view plaintext, mutable_bytes_view out) noexcept;
+  // The same for the concatenation of `parts` (a frame may span several parts), so a
+  // gather write is encrypted without joining it first. `out` must not overlap the
+  // parts. May throw std::bad_alloc (a reused list of a frame's parts).
+  result<std::size_t> seal(std::span<const bytes_view> parts, mutable_bytes_view out);
 
  private:
   cipher_state cipher_;
+  std::vector<bytes_view> frame_parts_;
 };
 
 class frame_decoder {
@@ -53,7 +61,10 @@ class frame_decoder {
   mutable_bytes_view prepare();
   void commit(std::size_t received) noexcept;
 
-  // Copies decrypted plaintext into `out`, decrypting buffered frames as needed.
+  // Fills `out` with plaintext: first what is left of a partly read frame, then every
+  // complete frame whose plaintext fits the remaining room, decrypted straight into
+  // `out` (no copy). A frame larger than `out` is decrypted in place and handed out
+  // over several calls, but only when nothing else was written in this call.
   // Returns 0 when every complete frame is consumed (receive more). Errors, sticky:
   // decrypt_failed for a frame that fails authentication or is shorter than the tag;
   // resource_limit when the nonce is exhausted.

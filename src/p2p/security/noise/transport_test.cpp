@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <vector>
+
 namespace p2p::noise {
 namespace {
 
@@ -86,6 +89,79 @@ TEST(noise_transport, round_trip_in_many_chunkings) {
     ASSERT_TRUE(decoded);
     EXPECT_EQ(*decoded, plain) << chunk << " " << read_size;
     EXPECT_FALSE(decoder.has_partial_frame());
+  }
+}
+
+TEST(noise_transport, sealing_parts_equals_sealing_their_concatenation) {
+  const bytes plain = pattern(65519 * 2 + 777, 9);
+  const bytes_view all(plain);
+  // Parts that cross frame boundaries, tiny parts (like yamux headers) and empty ones.
+  const std::vector<bytes_view> parts{all.first(12),          all.subspan(12, 65524), all.subspan(65536, 0),
+                                      all.subspan(65536, 12), all.subspan(65548, 3),  all.subspan(65551)};
+  frame_encoder joined{cipher_state(test_key())};
+  frame_encoder gathered{cipher_state(test_key())};
+  const bytes expected = seal(joined, plain);
+  bytes out(sealed_size(plain.size()));
+  auto n = gathered.seal(std::span<const bytes_view>(parts), out);
+  ASSERT_TRUE(n);
+  EXPECT_EQ(*n, out.size());
+  EXPECT_EQ(out, expected);
+  bytes small(out.size() - 1);
+  EXPECT_EQ(gathered.seal(std::span<const bytes_view>(parts), small).error(), errc::invalid_argument);
+}
+
+TEST(noise_transport, complete_frames_are_decrypted_into_one_read) {
+  frame_encoder encoder{cipher_state(test_key())};
+  bytes wire;
+  bytes plain;
+  for (std::size_t size : {100u, 65519u, 5u}) {
+    const bytes part = pattern(size, static_cast<std::uint8_t>(size));
+    append(plain, part);
+    append(wire, seal(encoder, part));
+  }
+  frame_decoder decoder{cipher_state(test_key())};
+  auto space = decoder.prepare();
+  ASSERT_GE(space.size(), wire.size());
+  std::copy(wire.begin(), wire.end(), space.begin());
+  decoder.commit(wire.size());
+  bytes out(200'000);
+  auto n = decoder.read(out);
+  ASSERT_TRUE(n);
+  EXPECT_EQ(*n, plain.size()) << "every complete frame that fits goes out in one call";
+  EXPECT_TRUE(std::equal(plain.begin(), plain.end(), out.begin()));
+  EXPECT_EQ(*decoder.read(out), 0u);
+  // A read with less room than the next frame still makes progress, then hands out
+  // the rest of that frame before later frames.
+  const bytes big = pattern(1000, 1), after = pattern(10, 2);
+  wire = seal(encoder, big);
+  append(wire, seal(encoder, after));
+  space = decoder.prepare();
+  std::copy(wire.begin(), wire.end(), space.begin());
+  decoder.commit(wire.size());
+  bytes small(600);
+  EXPECT_EQ(*decoder.read(small), 600u);
+  EXPECT_TRUE(std::equal(small.begin(), small.end(), big.begin()));
+  EXPECT_EQ(*decoder.read(out), 400u + 10u);
+  EXPECT_TRUE(std::equal(big.begin() + 600, big.end(), out.begin()));
+  EXPECT_TRUE(std::equal(after.begin(), after.end(), out.begin() + 400));
+}
+
+TEST(noise_transport, large_receives_with_the_default_buffer) {
+  // Whatever prepare() offers is filled completely, as a fast socket would; frames
+  // straddling the end of the buffer must still come out intact and in order.
+  const bytes plain = pattern(3'000'000, 7);
+  frame_encoder encoder{cipher_state(test_key())};
+  bytes wire;
+  for (std::size_t offset = 0; offset < plain.size();) {
+    const std::size_t n = std::min<std::size_t>(plain.size() - offset, 1 + offset % 100'000);
+    append(wire, seal(encoder, bytes_view(plain).subspan(offset, n)));
+    offset += n;
+  }
+  for (std::size_t read_size : {std::size_t{1} << 20, std::size_t{65536}, std::size_t{1000}}) {
+    frame_decoder decoder{cipher_state(test_key())};
+    auto decoded = decode_all(decoder, wire, std::size_t{1} << 30, read_size);
+    ASSERT_TRUE(decoded);
+    EXPECT_EQ(*decoded, plain) << read_size;
   }
 }
 
