@@ -25,11 +25,14 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
+#include <cstring>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <future>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -296,14 +299,35 @@ int main(int argc, char** argv) {
   std::uint64_t mib = 256;
   int runs = 5;
   bool skip_js = false;
+  auto usage = [] {
+    std::fprintf(stderr, "usage: p2p_bench [--mib N] [--runs R] [--skip-js]\n"
+                         "  --mib N    MiB moved per measurement, 1-65536 (default 256)\n"
+                         "  --runs R   measurements per throughput, 1-100 (default 5)\n"
+                         "  --skip-js  do not measure js-libp2p\n");
+    return 2;
+  };
+  // A positive integer no larger than `max`, or nothing.
+  auto number = [](const char* text, std::uint64_t max) -> std::optional<std::uint64_t> {
+    std::uint64_t value = 0;
+    const char* end = text + std::strlen(text);
+    auto [ptr, ec] = std::from_chars(text, end, value);
+    if (ec != std::errc{} || ptr != end || value == 0 || value > max) return std::nullopt;
+    return value;
+  };
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--mib" && i + 1 < argc) mib = std::stoull(argv[++i]);
-    else if (a == "--runs" && i + 1 < argc) runs = std::max(1, std::stoi(argv[++i]));
-    else if (a == "--skip-js") skip_js = true;
-    else {
-      std::fprintf(stderr, "usage: p2p_bench [--mib N] [--runs R] [--skip-js]\n");
-      return 2;
+    if ((a == "--mib" || a == "--runs") && i + 1 < argc) {
+      const auto value = number(argv[++i], a == "--mib" ? 65536 : 100);
+      if (!value) {
+        std::fprintf(stderr, "p2p_bench: %s needs a whole number in range, not '%s'\n", a.c_str(), argv[i]);
+        return usage();
+      }
+      if (a == "--mib") mib = *value;
+      else runs = static_cast<int>(*value);
+    } else if (a == "--skip-js") {
+      skip_js = true;
+    } else {
+      return usage();
     }
   }
   p2p::log::set_level(p2p::log::level::warn);

@@ -7,12 +7,22 @@
 //   0-2  feed: next byte = length L, then L wire bytes
 //   3    open_stream          4  write (stream selector, u16 length)
 //   5    read (stream selector, u16 length)            6  accept
-//   7    control: sub-op byte selects close_write / reset / release / time +
-//        handle_timeout / poll_output / go_away / close / connection lost
+//   7    control: sub-op byte % 12 selects close_write / reset / release / time +
+//        handle_timeout / poll_output / go_away / close / connection lost /
+//        lend_read_buffer / cancel_loan / write_borrowed / adopt_borrowed
+//
+// The zero-copy APIs are checked with memory that lives exactly as long as their
+// contracts say: a lent read buffer is freed when its loan ends (the next read of that
+// stream, cancel_loan, release), a borrowed payload when output_generation() moves or
+// after adopt_borrowed. Under AddressSanitizer any later use by the session is a
+// heap-use-after-free. Bytes written into a lent buffer are checked by the read that
+// ends the loan (the script's wire bytes are not known in advance, so only its length).
 #include "p2p/muxer/yamux/session.hpp"
 
 #include <cstdint>
 #include <cstdlib>
+#include <memory>
+#include <optional>
 #include <vector>
 
 namespace {
@@ -73,6 +83,37 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return ids[in.byte() % ids.size()];
   };
 
+  // At most one lent read buffer at a time (a shell lends one per waiting reader).
+  std::unique_ptr<bytes> lent;
+  stream_id lent_id = 0;
+  auto end_loan = [&] { lent.reset(); };
+  // Borrowed payloads, freed once the session no longer refers to them.
+  std::vector<std::unique_ptr<bytes>> borrowed;
+  std::uint64_t borrowed_generation = s.output_generation();
+  // The writer loop: either overload of poll_output; the gather list's parts are read
+  // (as a transport would) before the borrowed memory may go.
+  session::output_batch batch;
+  auto drain = [&](bool gather) {
+    if (!gather) {
+      s.poll_output(output);
+      return;
+    }
+    if (!s.poll_output(batch)) return;
+    std::size_t size = 0;
+    std::uint64_t sum = 0;
+    for (const bytes_view part : batch.parts) {
+      for (const std::uint8_t b : part) sum += b;
+      size += part.size();
+    }
+    check(sum <= 255 * std::uint64_t{size});
+  };
+  auto drop_borrowed_if_taken = [&] {
+    if (s.output_generation() != borrowed_generation) {
+      borrowed.clear();
+      borrowed_generation = s.output_generation();
+    }
+  };
+
   while (!in.empty()) {
     const std::uint8_t op = in.byte();
     switch (op % 8) {
@@ -96,6 +137,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       case 5: {
         const stream_id id = pick();
         const std::size_t length = in.u16();
+        if (lent && id == lent_id) {
+          // Reading with the lent buffer (or a shorter view of it) ends the loan.
+          const std::size_t room = std::min(length, lent->size());
+          const std::size_t filled = lent->size() - s.lent_room(id);
+          auto n = s.read(id, mutable_bytes_view(*lent).first(room), now);
+          if (n) check(*n <= room && (room < filled || *n >= filled));
+          end_loan();
+          break;
+        }
         auto n = s.read(id, mutable_bytes_view(buffer).first(length), now);
         if (n) check(*n <= length);
         break;
@@ -105,7 +155,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         break;
       case 7: {
         const std::uint8_t sub = in.byte();
-        switch (sub % 8) {
+        switch (sub % 12) {
           case 0:
             (void)s.close_write(pick());
             break;
@@ -114,6 +164,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             break;
           case 2: {
             const stream_id id = pick();
+            if (lent && id == lent_id) s.cancel_loan(id), end_loan();  // as the shell's guard does
             s.release(id);
             std::erase(ids, id);
             break;
@@ -123,7 +174,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             s.handle_timeout(now);
             break;
           case 4:
-            s.poll_output(output);
+            drain(sub & 0x80);
             break;
           case 5:
             s.go_away(static_cast<go_away_code>(sub >> 3));
@@ -133,6 +184,38 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             break;
           case 7:
             if (sub >> 3 == 0) s.handle_connection_lost();
+            break;
+          case 8: {
+            const stream_id id = pick();
+            const std::size_t length = std::size_t{in.u16()} + 1;
+            if (lent) break;
+            auto candidate = std::make_unique<bytes>(length);
+            if (s.lend_read_buffer(id, *candidate)) {
+              check(s.lent_room(id) == length);
+              lent = std::move(candidate);
+              lent_id = id;
+            }
+            break;
+          }
+          case 9:
+            if (lent) {
+              s.cancel_loan(lent_id);
+              check(s.lent_room(lent_id) == 0);
+              end_loan();
+            }
+            break;
+          case 10: {
+            const stream_id id = pick();
+            auto data = std::make_unique<bytes>(in.u16(), std::uint8_t{0xCD});
+            auto n = s.write_borrowed(id, *data);
+            if (n) check(*n <= data->size());
+            drop_borrowed_if_taken();
+            if (n && *n > 0) borrowed.push_back(std::move(data));
+            break;
+          }
+          case 11:
+            s.adopt_borrowed();
+            borrowed.clear();
             break;
         }
         break;
@@ -146,7 +229,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       check(s.receive_window(id) <= cfg.max_window);
     }
     // Keep memory bounded the way a shell would: drain output now and then.
-    if (op & 0x80) s.poll_output(output);
+    if (op & 0x80) drain(op & 0x40);
+    drop_borrowed_if_taken();
+    if (lent) check(s.lent_room(lent_id) <= lent->size());
   }
+  // A shell's writer loop: the output still pending is written, then the memory goes.
+  drain(true);
+  drop_borrowed_if_taken();
+  check(borrowed.empty());
   return 0;
 }
