@@ -557,6 +557,7 @@ task<json> session::aggregate_list(std::string method, std::string member, const
   }
   const std::string capability = method.substr(0, method.find('/'));  // "resources" / "prompts"
   json items = json::array();
+  std::map<std::string, std::pair<const upstream*, std::string>, std::less<>> prompts;
   const auto entries = hub_.entries_;  // the list may change while we wait
   for (const auto& e : entries) {
     if (!hub_.find(*e.up) || !e.up->available()) continue;
@@ -579,7 +580,10 @@ task<json> session::aggregate_list(std::string method, std::string member, const
             if (const json* uri = string_member(item, "uriTemplate"))
               item["uriTemplate"] = expose_uri(e.prefix, uri->get<std::string>());
           } else if (const json* name = string_member(item, "name")) {
-            item["name"] = expose_name(e.prefix, name->get<std::string>());
+            std::string original = name->get<std::string>();
+            std::string exposed = expose_name(e.prefix, original);
+            if (member == "prompts") prompts.insert_or_assign(exposed, std::pair(e.up, std::move(original)));
+            item["name"] = std::move(exposed);
           }
           items.push_back(std::move(item));
         }
@@ -589,6 +593,7 @@ task<json> session::aggregate_list(std::string method, std::string member, const
       cursor = *next;
     }
   }
+  if (member == "prompts") listed_prompts_ = std::move(prompts);
   json result = json::object();
   result[member] = std::move(items);
   co_return jsonrpc::make_result_response(id, std::move(result));
@@ -605,6 +610,12 @@ std::optional<std::pair<upstream*, std::string>> session::route_uri(std::string_
 
 std::optional<std::pair<upstream*, std::string>> session::route_prompt(std::string_view name) const {
   if (options_.only) return std::pair<upstream*, std::string>(options_.only, std::string(name));
+  // A name from the last prompts/list: exact, also for shortened and hashed names.
+  if (auto listed = listed_prompts_.find(name); listed != listed_prompts_.end()) {
+    if (const hub::entry* e = hub_.find(*listed->second.first))
+      return std::pair<upstream*, std::string>(e->up, listed->second.second);
+  }
+  // Otherwise by prefix: "<alias>_<server>_<name>" (the longest prefix that matches).
   const hub::entry* best = nullptr;
   for (const auto& e : hub_.entries_) {
     if (name.size() > e.prefix.size() + 1 && name.substr(0, e.prefix.size()) == e.prefix &&

@@ -242,6 +242,9 @@ class session {
   std::map<std::int64_t, server_request> server_requests_;  // by the id we gave the client
   std::int64_t next_server_request_id_ = 1;
   std::set<std::pair<const upstream*, std::string>> subscriptions_;
+  // Exposed prompt names from this session's last prompts/list, so a name that had to be
+  // shortened and hashed (naming.hpp) routes back to its server and original name.
+  std::map<std::string, std::pair<const upstream*, std::string>, std::less<>> listed_prompts_;
   std::set<upstream*> used_;  // upstreams this session sent requests to
 };
 

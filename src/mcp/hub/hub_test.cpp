@@ -2,6 +2,7 @@
 // name and URI, progress and server-to-client requests through the hop, cancellation,
 // list_changed, the peer hop's transparency and refusal, and the newline stream shell.
 #include "mcp/hub/hub.hpp"
+#include "mcp/hub/naming.hpp"
 #include "mcp/hub/stream_session.hpp"
 
 #include "mcp/jsonrpc/line_framer.hpp"
@@ -423,6 +424,45 @@ TEST(hub, resources_are_addressed_by_prefixed_uris) {
     EXPECT_EQ(prompts["result"]["prompts"][0]["name"], "k3Xq9a_everything_simple");
     CALL(prompt, *s, 6, "prompts/get", R"({"name": "k3Xq9a_everything_simple"})");
     EXPECT_EQ(prompt["result"]["messages"][0]["content"]["text"], "simple");
+    s.reset();
+    co_await h.remove_upstream(a);
+  });
+}
+
+TEST(hub, a_prompt_whose_name_had_to_be_shortened_routes_back_to_its_original) {
+  with_hub([](asio::any_io_executor ex, hub& h) -> task<void> {
+    // 70 characters and a space: too long and invalid as a gateway name.
+    const std::string original = "summarize the following text " + std::string(41, 'x');
+    fake_upstream a(ex, "everything");
+    a.on_request = [&](std::string method, json params) -> task<rpc_result<json>> {
+      json result = json::object();
+      if (method == "prompts/list") {
+        result["prompts"] = json::array();
+        result["prompts"].push_back(json::object({{"name", original}}));
+        result["prompts"].push_back(json::object({{"name", "simple"}}));
+      } else {
+        result["got"] = params["name"];
+      }
+      co_return result;
+    };
+    h.add_upstream(a, "k3Xq9a_everything");
+    recording_client client(ex);
+    auto s = h.open_session(client, {});
+    CALL(listed, *s, 1, "prompts/list", "{}");
+    EXPECT_EQ(listed["result"]["prompts"].size(), 2u);
+    if (listed["result"]["prompts"].size() != 2u) co_return;
+    const std::string exposed = listed["result"]["prompts"][0]["name"].get<std::string>();
+    EXPECT_TRUE(is_valid_exposed_name(exposed)) << exposed;
+    EXPECT_EQ(exposed, expose_name("k3Xq9a_everything", original));
+    json get = request(2, "prompts/get", json::object());
+    get["params"]["name"] = exposed;
+    json got = co_await call(*s, std::move(get), ex);
+    EXPECT_EQ(got["result"]["got"], original) << got.dump();
+    CALL(plain, *s, 3, "prompts/get", R"({"name": "k3Xq9a_everything_simple"})");
+    EXPECT_EQ(plain["result"]["got"], "simple");
+    // A name never listed still routes by its prefix.
+    CALL(unlisted, *s, 4, "prompts/get", R"({"name": "k3Xq9a_everything_other"})");
+    EXPECT_EQ(unlisted["result"]["got"], "other");
     s.reset();
     co_await h.remove_upstream(a);
   });
