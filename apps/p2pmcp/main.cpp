@@ -68,7 +68,8 @@ Options:
   --listen MULTIADDR     address to listen on, repeatable [default
                          /ip4/0.0.0.0/tcp/4021 and /ip6/::/tcp/4021]
   --bootstrap MULTIADDR  up: a peer to connect to and keep connected (ends in
-                         /p2p/<peer-id>), repeatable
+                         /p2p/<peer-id>; /dns4/<name>/... is resolved at each
+                         dial), repeatable
   --gateway HOST:PORT    up: where local MCP clients connect (Streamable HTTP,
                          http://HOST:PORT/mcp) [default 127.0.0.1:7469; port 0 picks
                          a free one]
@@ -197,7 +198,11 @@ std::string explain(const p2p::error_code& ec, const std::string& target, std::s
                             : fmt::format("the peer at {} does not support {}", target, protocol);
   if (ec == errc::timeout) return fmt::format("{} did not answer in time", target);
   if (ec == errc::invalid_multiaddr)
-    return fmt::format("cannot dial {}: only /ip4 and /ip6 TCP addresses are supported so far", target);
+    return fmt::format("cannot dial {}: only TCP addresses (/ip4, /ip6, /dns4, /dns6, /dns) are supported so far",
+                       target);
+  if (ec == boost::asio::error::host_not_found || ec == boost::asio::error::host_not_found_try_again ||
+      ec == boost::asio::error::no_data)
+    return fmt::format("cannot resolve the name in {}: {}", target, ec.message());
   if (ec == errc::invalid_argument) return fmt::format("{} is this node itself", target);
   if (ec == boost::asio::error::connection_refused)
     return fmt::format("cannot reach {}: connection refused (is a node listening there?)", target);

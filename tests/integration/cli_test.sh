@@ -44,6 +44,8 @@ check "id prints the same peer ID" test "$("$bin" id --home "$work/a")" = "$peer
 check "identity file has mode 0600" test "$(stat -c %a "$work/a/identity.key")" = 600
 
 check "ping succeeds" bash -c "'$bin' ping '$address' --count 2 --home '$work/b' | grep -c '^pong' | grep -qx 2"
+dns_address=${address/\/ip4\/127.0.0.1\//\/dns4\/localhost\/}  # localhost: from /etc/hosts, no DNS query
+check "ping a /dns4 name" bash -c "'$bin' ping '$dns_address' --count 1 --home '$work/b' | grep -q '^pong'"
 check "identify shows agent and protocols" bash -c "'$bin' identify '$address' --json --home '$work/b' | grep -q '\"agentVersion\":\"p2pmcp/'"
 check "identify lists ping" bash -c "'$bin' identify '$address' --home '$work/b' | grep -q '/ipfs/ping/1.0.0'"
 check "perf moves bytes both ways" bash -c "'$bin' perf '$address' --upload 8M --download 8M --json --home '$work/b' | grep -q '\"downloadBytes\":8388608'"

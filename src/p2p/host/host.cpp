@@ -266,31 +266,62 @@ task<void> host::serve_stream(std::unique_ptr<stream> s, std::shared_ptr<connect
 task<result<std::shared_ptr<connection>>> host::connect(const multiaddr& address) {
   if (stopping_) co_return errc::cancelled;
   auto expected = address.peer();
-  if (expected) {
-    if (*expected == id_) co_return errc::invalid_argument;  // dialing ourselves
-    if (auto live = connection_to(*expected)) co_return live;
-    peerstore_.add_addresses(*expected, {address}, peerstore::temporary_ttl, clock_.now());
-  }
-  co_return co_await dial_address(address.without_peer(), expected);
+  if (!expected) co_return co_await dial_address(address, std::nullopt);
+  if (*expected == id_) co_return errc::invalid_argument;  // dialing ourselves
+  if (auto live = connection_to(*expected)) co_return live;
+  peerstore_.add_addresses(*expected, {address}, peerstore::temporary_ttl, clock_.now());
+  std::optional<multiaddr> target = address.without_peer();
+  co_return co_await dial_once(*expected, std::move(target));
 }
 
 task<result<std::shared_ptr<connection>>> host::connect(const peer_id& peer) {
   if (stopping_) co_return errc::cancelled;
   if (peer == id_) co_return errc::invalid_argument;
   if (auto live = connection_to(peer)) co_return live;
-  if (auto it = pending_dials_.find(peer); it != pending_dials_.end()) {
-    auto dial = it->second;
-    while (!dial->done && !stopping_) co_await dial->done_signal.wait();
-    if (!dial->done) co_return errc::cancelled;
-    co_return dial->outcome;
+  co_return co_await dial_once(peer, std::nullopt);
+}
+
+// Ends a pending dial however its dialer ends: normally with the outcome, or, when the
+// dialer is cancelled or destroyed mid-dial, with errc::cancelled, so that callers
+// waiting on it wake up and later dials to the peer are not stuck behind it.
+struct host::pending_dial_guard {
+  host& owner;
+  peer_id peer;
+  std::shared_ptr<pending_dial> dial;
+  void finish(result<std::shared_ptr<connection>> outcome) {
+    dial->outcome = std::move(outcome);
+    dial->done = true;
+    if (auto it = owner.pending_dials_.find(peer); it != owner.pending_dials_.end() && it->second == dial)
+      owner.pending_dials_.erase(it);
+    dial->done_signal.notify();
   }
-  auto dial = std::make_shared<pending_dial>(executor_);
-  pending_dials_[peer] = dial;
-  dial->outcome = co_await dial_peer(peer);
-  dial->done = true;
-  pending_dials_.erase(peer);
-  dial->done_signal.notify();
-  co_return dial->outcome;
+  ~pending_dial_guard() {
+    if (!dial->done) finish(errc::cancelled);
+  }
+};
+
+task<result<std::shared_ptr<connection>>> host::dial_once(peer_id peer, std::optional<multiaddr> address) {
+  // Another dial to this peer is in flight: share its connection. If it failed and we
+  // were given an address of our own, that address may still work: try it.
+  for (;;) {
+    auto it = pending_dials_.find(peer);
+    if (it == pending_dials_.end()) break;
+    auto other = it->second;
+    while (!other->done && !stopping_) co_await other->done_signal.wait();
+    if (!other->done || stopping_) co_return errc::cancelled;
+    if (other->outcome || !address) co_return other->outcome;
+    if (auto live = connection_to(peer)) co_return live;
+  }
+  pending_dial_guard guard{*this, peer, std::make_shared<pending_dial>(executor_)};
+  pending_dials_[peer] = guard.dial;
+  result<std::shared_ptr<connection>> outcome = errc::cancelled;
+  if (address) {
+    outcome = co_await dial_address(*address, peer);
+  } else {
+    outcome = co_await dial_peer(peer);
+  }
+  guard.finish(outcome);
+  co_return outcome;
 }
 
 task<result<std::shared_ptr<connection>>> host::dial_peer(const peer_id& peer) {
@@ -298,7 +329,7 @@ task<result<std::shared_ptr<connection>>> host::dial_peer(const peer_id& peer) {
   if (addresses.empty()) co_return errc::no_addresses;
   error_code last = errc::unreachable;
   for (const auto& address : addresses) {
-    if (!tcp::can_handle(address)) continue;
+    if (!tcp::can_dial(address)) continue;
     auto conn = co_await dial_address(address, peer);
     if (conn) co_return conn;
     last = conn.error();
@@ -309,7 +340,7 @@ task<result<std::shared_ptr<connection>>> host::dial_peer(const peer_id& peer) {
 
 task<result<std::shared_ptr<connection>>> host::dial_address(const multiaddr& address,
                                                              std::optional<peer_id> expected) {
-  if (!tcp::can_handle(address)) co_return errc::invalid_multiaddr;
+  if (!tcp::can_dial(address)) co_return errc::invalid_multiaddr;
   log::debug(component, "dialing {}", address.to_string());
   auto raw = co_await with_timeout(tcp::dial(address), config_.dial_timeout);
   if (!raw) {

@@ -109,12 +109,15 @@ class host {
   void remove_handler(const std::string& protocol);
   std::vector<std::string> protocols() const;
 
-  // Dials `address`; when it ends in /p2p/<id> the remote must prove that identity.
-  // Reuses a live connection to that peer. Errors: unreachable, peer_id_mismatch,
-  // protocol_not_supported, timeout, or the transport's error.
+  // Dials `address`; when it ends in /p2p/<id> the remote must prove that identity,
+  // a live connection to that peer is reused, and a dial to it already in flight (by
+  // address or by ID) is shared (if that dial fails, `address` is tried). Errors:
+  // unreachable, peer_id_mismatch, protocol_not_supported, timeout, or the
+  // transport's error.
   task<result<std::shared_ptr<connection>>> connect(const multiaddr& address);
   // Reuses a live connection or dials the peerstore's addresses. Concurrent calls
-  // for one peer share one dial. Errors: no_addresses, unreachable, ...
+  // for one peer share one dial; a cancelled dial releases the peer for the next
+  // one. Errors: no_addresses, unreachable, ...
   task<result<std::shared_ptr<connection>>> connect(const peer_id& peer);
 
   struct negotiated_stream {
@@ -157,11 +160,15 @@ class host {
 
  private:
   struct pending_dial;
+  struct pending_dial_guard;
 
   task<void> accept_loop(tcp::listener& l);
   task<void> handle_inbound(std::unique_ptr<stream> raw, multiaddr local, multiaddr remote);
   task<result<std::shared_ptr<connection>>> dial_address(const multiaddr& address, std::optional<peer_id> expected);
   task<result<std::shared_ptr<connection>>> dial_peer(const peer_id& peer);
+  // The one dial to `peer` in flight (to `address`, else to its peerstore addresses);
+  // concurrent callers share it.
+  task<result<std::shared_ptr<connection>>> dial_once(peer_id peer, std::optional<multiaddr> address);
   std::shared_ptr<connection> add_connection(struct upgraded_connection up);
   task<void> serve_connection(std::shared_ptr<connection> conn);
   task<void> serve_stream(std::unique_ptr<stream> s, std::shared_ptr<connection> conn);

@@ -1,6 +1,7 @@
 // Tier-3 tests: whole hosts on loopback, port 0.
 #include "p2p/host/host.hpp"
 
+#include "p2p/transport/tcp/tcp_transport.hpp"
 #include "run.hpp"
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -122,6 +123,77 @@ TEST(host, concurrent_dials_to_one_peer_share_a_connection) {
         EXPECT_EQ(c1->get(), c3->get());
       }
       EXPECT_EQ(h.a.connections().size(), 1u);
+    });
+  });
+}
+
+TEST(host, concurrent_dials_by_address_and_by_id_share_a_connection) {
+  testing::run([](asio::any_io_executor ex) -> task<void> {
+    two_hosts h(ex);
+    h.a.peers().add_addresses(h.b.id(), h.b.listen_addresses(), peerstore::permanent_ttl, h.clk.now());
+    co_await h.with([&]() -> task<void> {
+      const multiaddr address = h.b_address();
+      auto [c1, c2, c3] = co_await (h.a.connect(address) && h.a.connect(h.b.id()) && h.a.connect(address));
+      EXPECT_TRUE(c1 && c2 && c3);
+      if (c1 && c2 && c3) {
+        EXPECT_EQ(c1->get(), c2->get());
+        EXPECT_EQ(c1->get(), c3->get());
+      }
+      EXPECT_EQ(h.a.connections().size(), 1u);
+    });
+  });
+}
+
+TEST(host, a_failed_shared_dial_falls_back_to_the_callers_address) {
+  testing::run([](asio::any_io_executor ex) -> task<void> {
+    two_hosts h(ex);
+    // The peerstore only knows a dead address (a closed listener's port): a dial by ID
+    // fails, and a concurrent dial with B's real address must not inherit that failure.
+    auto dead = tcp::listener::open(ex, multiaddr::parse("/ip4/127.0.0.1/tcp/0").value());
+    EXPECT_TRUE(dead);
+    if (!dead) co_return;
+    const multiaddr dead_address = (*dead)->address();
+    (*dead)->close();
+    dead->reset();
+    h.a.peers().add_addresses(h.b.id(), {dead_address}, peerstore::permanent_ttl, h.clk.now());
+    co_await h.with([&]() -> task<void> {
+      const multiaddr address = h.b_address();
+      auto [by_id, by_address] = co_await (h.a.connect(h.b.id()) && h.a.connect(address));
+      EXPECT_TRUE(by_address);
+      if (by_address) EXPECT_EQ((*by_address)->remote_peer(), h.b.id());
+      (void)by_id;  // depends on which address the peerstore tries first
+      EXPECT_EQ(h.a.connections().size(), 1u);
+    });
+  });
+}
+
+TEST(host, a_cancelled_dial_does_not_block_the_next_one) {
+  testing::run([](asio::any_io_executor ex) -> task<void> {
+    two_hosts h(ex);
+    // A TCP listener that accepts and never speaks: a dial to it hangs in the upgrade.
+    auto silent = tcp::listener::open(ex, multiaddr::parse("/ip4/127.0.0.1/tcp/0").value());
+    EXPECT_TRUE(silent);
+    if (!silent) co_return;
+    p2p::signal accepted(ex);
+    std::unique_ptr<tcp::tcp_stream> held;
+    co_await h.with([&]() -> task<void> {
+      auto accept_one = [&]() -> task<void> {
+        auto raw = co_await (*silent)->accept();
+        if (raw) held = std::move(*raw);
+        accepted.notify();
+      };
+      auto wait_accepted = [&]() -> task<void> {
+        while (!held) co_await accepted.wait();
+      };
+      // Dial B's identity at the silent address, and cancel it once it is in the upgrade.
+      const multiaddr silent_b = (*silent)->address().with_peer(h.b.id());
+      auto first = co_await (h.a.connect(silent_b) || (accept_one() && wait_accepted()));
+      EXPECT_EQ(first.index(), 1u);
+      // The peer is free to dial again: this must not wait for the abandoned dial.
+      auto conn = co_await h.a.connect(h.b_address());
+      EXPECT_TRUE(conn);
+      if (conn) EXPECT_EQ((*conn)->remote_peer(), h.b.id());
+      (*silent)->close();
     });
   });
 }

@@ -8,6 +8,7 @@
 #include <boost/asio/write.hpp>
 
 #include <algorithm>
+#include <string>
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -73,6 +74,54 @@ multiaddr to_multiaddr(const tcp::endpoint& endpoint) {
 }
 
 bool can_handle(const multiaddr& address) { return to_endpoint(address).has_value(); }
+
+namespace {
+
+struct dns_target {
+  std::string name;
+  std::uint16_t port;
+  protocol_code family;  // dns, dns4 or dns6
+};
+
+std::optional<dns_target> dns_of(const multiaddr& address) {
+  auto parts = address.components();
+  if (parts.size() < 2) return std::nullopt;
+  const protocol_code family = parts[0].code;
+  if (family != protocol_code::dns && family != protocol_code::dns4 && family != protocol_code::dns6)
+    return std::nullopt;
+  if (parts[0].value.empty()) return std::nullopt;
+  if (parts[1].code != protocol_code::tcp || parts[1].value.size() != 2) return std::nullopt;
+  for (std::size_t i = 2; i < parts.size(); ++i)
+    if (parts[i].code != protocol_code::p2p) return std::nullopt;
+  const auto port = static_cast<std::uint16_t>(parts[1].value[0] << 8 | parts[1].value[1]);
+  return dns_target{std::string(parts[0].value.begin(), parts[0].value.end()), port, family};
+}
+
+bool family_allows(protocol_code family, const asio::ip::address& ip) {
+  if (family == protocol_code::dns4) return ip.is_v4();
+  if (family == protocol_code::dns6) return ip.is_v6();
+  return true;
+}
+
+task<result<std::unique_ptr<tcp_stream>>> dial_endpoint(tcp::endpoint endpoint, dial_options options) {
+  tcp::socket socket(co_await asio::this_coro::executor);
+  error_code ec;
+  socket.open(endpoint.protocol(), ec);
+  if (ec) co_return ec;
+  if (options.bind) {
+    socket.set_option(asio::socket_base::reuse_address(true), ec);
+    set_reuse_port(socket);
+    socket.bind(*options.bind, ec);
+    if (ec) co_return ec;
+  }
+  auto [connect_ec] = co_await socket.async_connect(endpoint, use_tuple);
+  if (connect_ec) co_return connect_ec;
+  co_return std::make_unique<tcp_stream>(std::move(socket));
+}
+
+}  // namespace
+
+bool can_dial(const multiaddr& address) { return can_handle(address) || dns_of(address).has_value(); }
 
 std::vector<multiaddr> expand_wildcard(const multiaddr& bound) {
   auto endpoint = to_endpoint(bound);
@@ -146,20 +195,23 @@ void tcp_stream::reset() {
 
 task<result<std::unique_ptr<tcp_stream>>> dial(const multiaddr& address, dial_options options) {
   auto endpoint = to_endpoint(address);
-  if (!endpoint) co_return endpoint.error();
-  tcp::socket socket(co_await asio::this_coro::executor);
-  error_code ec;
-  socket.open(endpoint->protocol(), ec);
-  if (ec) co_return ec;
-  if (options.bind) {
-    socket.set_option(asio::socket_base::reuse_address(true), ec);
-    set_reuse_port(socket);
-    socket.bind(*options.bind, ec);
-    if (ec) co_return ec;
+  if (endpoint) co_return co_await dial_endpoint(*endpoint, options);
+  auto target = dns_of(address);
+  if (!target) co_return endpoint.error();
+  tcp::resolver resolver(co_await asio::this_coro::executor);
+  auto [resolve_ec, found] = co_await resolver.async_resolve(target->name, std::to_string(target->port),
+                                                              tcp::resolver::numeric_service, use_tuple);
+  if (resolve_ec) co_return resolve_ec;
+  error_code last = asio::error::host_not_found;  // no address of the wanted family
+  for (const auto& entry : found) {
+    const tcp::endpoint candidate = entry.endpoint();
+    if (!family_allows(target->family, candidate.address())) continue;
+    if (options.bind && options.bind->protocol() != candidate.protocol()) continue;
+    auto s = co_await dial_endpoint(candidate, options);
+    if (s) co_return s;
+    last = s.error();
   }
-  auto [connect_ec] = co_await socket.async_connect(*endpoint, use_tuple);
-  if (connect_ec) co_return connect_ec;
-  co_return std::make_unique<tcp_stream>(std::move(socket));
+  co_return last;
 }
 
 listener::listener(tcp::acceptor acceptor) : acceptor_(std::move(acceptor)) {

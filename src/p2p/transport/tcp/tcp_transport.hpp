@@ -1,4 +1,5 @@
-// TCP transport: dial and listen on /ip4|/ip6/<addr>/tcp/<port> multiaddrs.
+// TCP transport: dial and listen on /ip4|/ip6/<addr>/tcp/<port> multiaddrs; dial also
+// /dns|/dns4|/dns6/<name>/tcp/<port>.
 //
 // This is the raw-connection layer below security: a tcp_stream is a p2p::stream over
 // an Asio socket so the security handshake can run over it, and it exposes the socket
@@ -18,11 +19,15 @@
 namespace p2p::tcp {
 
 // Converts /ip4|ip6/.../tcp/<port>[/p2p/..] to an endpoint; invalid_multiaddr otherwise
-// (including DNS names, which this transport does not resolve yet).
+// (including DNS names: see can_dial).
 result<asio::ip::tcp::endpoint> to_endpoint(const multiaddr& address);
 multiaddr to_multiaddr(const asio::ip::tcp::endpoint& endpoint);
-// True when this transport can dial/listen on the address.
+// True when this transport can listen on the address (an IP address).
 bool can_handle(const multiaddr& address);
+// True when this transport can dial the address: an IP address, or a DNS name
+// (/dns|dns4|dns6/<name>/tcp/<port>[/p2p/..]) that dial() resolves first.
+// /dnsaddr (TXT records) is not resolved.
+bool can_dial(const multiaddr& address);
 // For an address bound to 0.0.0.0 or ::, the same port on every up interface's address
 // of that family (loopback included); any other address is returned as it is.
 std::vector<multiaddr> expand_wildcard(const multiaddr& bound);
@@ -52,8 +57,11 @@ struct dial_options {
   std::optional<asio::ip::tcp::endpoint> bind;
 };
 
-// Connects to `address`. Errors are the system's (connection refused, unreachable...),
-// or invalid_multiaddr. The caller applies the dial timeout (cancellation closes it).
+// Connects to `address`. A DNS name is resolved with the system's resolver (getaddrinfo:
+// /etc/hosts, then DNS); its addresses of the allowed family (dns4: IPv4, dns6: IPv6,
+// dns: both) are tried in the resolver's order until one connects. Errors are the
+// system's (connection refused, unreachable, host not found...), or invalid_multiaddr.
+// The caller applies the dial timeout (cancellation closes it).
 task<result<std::unique_ptr<tcp_stream>>> dial(const multiaddr& address, dial_options options = {});
 
 class listener {

@@ -23,6 +23,32 @@ TEST(tcp_transport, converts_addresses) {
   EXPECT_FALSE(can_handle(addr("/ip4/127.0.0.1/udp/4001")));
   EXPECT_FALSE(can_handle(addr("/dns4/example.com/tcp/80")));
   EXPECT_FALSE(can_handle(addr("/ip4/127.0.0.1/tcp/1/ws")));
+  // DNS names can be dialed (resolved first), not listened on.
+  EXPECT_TRUE(can_dial(addr("/dns4/example.com/tcp/80")));
+  EXPECT_TRUE(can_dial(addr("/dns6/example.com/tcp/80/p2p/12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA")));
+  EXPECT_TRUE(can_dial(addr("/dns/example.com/tcp/80")));
+  EXPECT_TRUE(can_dial(addr("/ip4/127.0.0.1/tcp/4001")));
+  EXPECT_FALSE(can_dial(addr("/dns4/example.com/udp/80")));
+  EXPECT_FALSE(can_dial(addr("/dns4/example.com/tcp/80/ws")));
+  EXPECT_FALSE(can_dial(addr("/dnsaddr/example.com")));
+}
+
+// "localhost" comes from /etc/hosts: no DNS query leaves the machine.
+TEST(tcp_transport, dials_a_dns4_name) {
+  testing::run([](asio::any_io_executor ex) -> task<void> {
+    auto listening = listener::open(ex, addr("/ip4/127.0.0.1/tcp/0"));
+    EXPECT_TRUE(listening);
+    if (!listening) co_return;
+    auto& l = **listening;
+    const std::string target = "/dns4/localhost/tcp/" + std::to_string(l.endpoint().port());
+    auto [accepted, dialed] = co_await (l.accept() && dial(addr(target)));
+    EXPECT_TRUE(accepted);
+    EXPECT_TRUE(dialed);
+    if (dialed) EXPECT_EQ((*dialed)->remote_address().to_string(), l.address().to_string());
+    // Only IPv4 listens there: the same port under /dns6 must not reach it.
+    auto v6 = co_await dial(addr("/dns6/localhost/tcp/" + std::to_string(l.endpoint().port())));
+    if (v6) EXPECT_NE((*v6)->remote_address().to_string(), l.address().to_string());
+  });
 }
 
 TEST(tcp_transport, echo_half_close_and_addresses) {
