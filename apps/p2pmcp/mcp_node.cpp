@@ -130,7 +130,7 @@ p2p::task<void> mcp_node::run() {
   if (gateway_) gateway_->stop();
   for (auto& server : hosted_) server->stop();
   for (auto& [id, peer] : peers_)
-    for (auto& [name, server] : peer.servers) server->stop();
+    for (auto& [name, entry] : peer.servers) entry->server->stop();
   builtin_.stop();
   hub_.stop();
   co_await tasks_.wait();
@@ -162,10 +162,19 @@ p2p::task<void> mcp_node::watch_peers() {
   for (;;) {
     auto event = co_await events->next();
     if (!event) co_return;
-    if (event->type == p2p::host_event::kind::connected)
-      log::info(component, "peer {} connected", event->conn->remote_peer().to_string());
-    if (event->type == p2p::host_event::kind::disconnected && !node_.host().is_connected(event->conn->remote_peer()))
-      log::info(component, "peer {} disconnected", event->conn->remote_peer().to_string());
+    const p2p::peer_id peer = event->conn->remote_peer();
+    auto it = peers_.find(peer.to_string());
+    if (event->type == p2p::host_event::kind::connected) {
+      log::info(component, "peer {} connected", peer.to_string());
+      if (it != peers_.end()) ++it->second.presence_epoch;
+    }
+    if (event->type == p2p::host_event::kind::disconnected && !node_.host().is_connected(peer)) {
+      log::info(component, "peer {} disconnected", peer.to_string());
+      if (it != peers_.end() && !it->second.servers.empty() && !is_configured(peer)) {
+        const std::uint64_t epoch = ++it->second.presence_epoch;
+        peer_tasks_.spawn(forget_later(peer, epoch), "forget " + it->second.alias);
+      }
+    }
     peers_changed_.notify();
   }
 }
@@ -175,7 +184,9 @@ p2p::task<void> mcp_node::watch_identify() {
   for (;;) {
     for (const auto& conn : node_.host().connections()) {
       const auto* record = node_.host().peers().find(conn->remote_peer());
-      if (record) add_remote_servers(conn->remote_peer(), record->protocols);
+      if (!record) continue;
+      drop_unlisted_servers(conn->remote_peer(), record->protocols);
+      add_remote_servers(conn->remote_peer(), record->protocols);
     }
     auto updated = co_await node_.identify().wait_for_update();
     if (!updated) co_return;
@@ -197,9 +208,62 @@ void mcp_node::add_remote_servers(const p2p::peer_id& peer, const std::vector<st
     hub_.add_upstream(*remote, prefix, true);
     log::info(component, "peer {} ({}) hosts MCP server '{}': its tools appear as {}_<tool>", entry.alias,
               peer.to_string(), *server, prefix);
-    tasks_.spawn(run_remote(remote.get()), "remote server " + prefix);
-    entry.servers.emplace(*server, std::move(remote));
+    auto running = std::make_unique<remote_entry>(node_.host().executor());
+    running->server = std::move(remote);
+    tasks_.spawn(run_remote(running.get()), "remote server " + prefix);
+    entry.servers.emplace(*server, std::move(running));
   }
+}
+
+void mcp_node::drop_unlisted_servers(const p2p::peer_id& peer, const std::vector<std::string>& protocols) {
+  auto it = peers_.find(peer.to_string());
+  if (it == peers_.end()) return;
+  auto& servers = it->second.servers;
+  for (auto s = servers.begin(); s != servers.end();) {
+    const std::string protocol = mcp::peer::protocol_for(s->first);
+    if (std::find(protocols.begin(), protocols.end(), protocol) != protocols.end()) {
+      ++s;
+      continue;
+    }
+    const std::string why = "peer " + it->second.alias + " no longer hosts MCP server '" + s->first + "'";
+    retire_remote(std::move(s->second), why);
+    s = servers.erase(s);
+  }
+}
+
+p2p::task<void> mcp_node::forget_later(p2p::peer_id peer, std::uint64_t epoch) {
+  const auto after = std::chrono::seconds(options_.settings.forget_peers_after_seconds);
+  asio::steady_timer timer(node_.host().executor(), after);
+  co_await timer.async_wait(asio::use_awaitable);
+  auto it = peers_.find(peer.to_string());
+  if (stopping_ || it == peers_.end() || it->second.presence_epoch != epoch || node_.host().is_connected(peer))
+    co_return;
+  auto servers = std::move(it->second.servers);
+  it->second.servers.clear();
+  for (auto& [name, entry] : servers) {
+    retire_remote(std::move(entry), "peer " + it->second.alias + " has been gone for " + seconds_text(after) +
+                                        ": forgetting its MCP server '" + name + "'");
+  }
+}
+
+void mcp_node::retire_remote(std::unique_ptr<remote_entry> entry, std::string why) {
+  log::info(component, "{}", why);
+  std::string name = "retire " + entry->server->label() + " " + entry->server->name();
+  // In tasks_, not peer_tasks_: retiring must not be cancelled halfway at shutdown, or
+  // the entry would be destroyed while its server still runs.
+  tasks_.spawn(retire(std::move(entry)), std::move(name));
+}
+
+p2p::task<void> mcp_node::retire(std::unique_ptr<remote_entry> entry) {
+  co_await hub_.remove_upstream(*entry->server);  // sessions get tools/list_changed
+  entry->server->stop();
+  while (entry->running) co_await entry->ended.wait();
+}
+
+bool mcp_node::is_configured(const p2p::peer_id& peer) const {
+  for (const auto& b : options_.settings.bootstrap)
+    if (b.peer == peer) return true;
+  return false;
 }
 
 p2p::task<p2p::result<std::unique_ptr<p2p::stream>>> mcp_node::open_remote(p2p::peer_id peer, std::string protocol) {
@@ -208,7 +272,11 @@ p2p::task<p2p::result<std::unique_ptr<p2p::stream>>> mcp_node::open_remote(p2p::
   co_return std::move(negotiated->s);
 }
 
-p2p::task<void> mcp_node::run_remote(mcp::peer::remote_server* server) { co_await server->run(); }
+p2p::task<void> mcp_node::run_remote(remote_entry* entry) {
+  co_await entry->server->run();
+  entry->running = false;
+  entry->ended.notify();
+}
 
 mcp_node::remote_peer& mcp_node::peer_entry(const p2p::peer_id& peer) {
   const std::string id = peer.to_string();
@@ -299,7 +367,7 @@ std::vector<mcp::builtin::peer_summary> mcp_node::peers() const {
     s.peer_id = id;
     if (auto it = peers_.find(id); it != peers_.end()) {
       s.alias = it->second.alias;
-      for (const auto& [name, server] : it->second.servers) s.servers.push_back(name);
+      for (const auto& [name, entry] : it->second.servers) s.servers.push_back(name);
       s.latency_ms = it->second.latency_ms;
     } else if (auto c = configured_aliases_.find(id); c != configured_aliases_.end()) {
       s.alias = c->second;

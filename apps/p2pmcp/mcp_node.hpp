@@ -64,10 +64,20 @@ class mcp_node final : public mcp::builtin::node_view {
   p2p::task<mcp::server::rpc_result<double>> ping(std::string peer) override;
 
  private:
+  // One MCP server of a peer, reached as a remote upstream of the hub.
+  struct remote_entry {
+    explicit remote_entry(boost::asio::any_io_executor executor) : ended(std::move(executor)) {}
+    std::unique_ptr<mcp::peer::remote_server> server;
+    bool running = true;  // its run() task has not ended
+    p2p::signal ended;
+  };
   struct remote_peer {
     std::string alias;
-    std::map<std::string, std::unique_ptr<mcp::peer::remote_server>> servers;  // by name
+    std::map<std::string, std::unique_ptr<remote_entry>> servers;  // by name
     std::optional<double> latency_ms;
+    // Bumped whenever the peer connects or disconnects, so a forget timer started by an
+    // older disconnect can tell that the peer came back in between.
+    std::uint64_t presence_epoch = 0;
   };
 
   p2p::task<void> serve_peer(std::unique_ptr<p2p::stream> s, p2p::stream_info info, mcp::server::upstream* up,
@@ -76,8 +86,17 @@ class mcp_node final : public mcp::builtin::node_view {
   p2p::task<void> watch_identify();
   p2p::task<p2p::result<std::unique_ptr<p2p::stream>>> open_remote(p2p::peer_id peer, std::string protocol);
   void add_remote_servers(const p2p::peer_id& peer, const std::vector<std::string>& protocols);
+  // Drops the servers of `peer` that `protocols` no longer lists (it restarted with
+  // another config).
+  void drop_unlisted_servers(const p2p::peer_id& peer, const std::vector<std::string>& protocols);
+  // After forget_peers_after, drops the servers of a peer that stayed away.
+  p2p::task<void> forget_later(p2p::peer_id peer, std::uint64_t epoch);
+  // Takes a server out of the hub and stops it; owns the entry until its task ended.
+  void retire_remote(std::unique_ptr<remote_entry> entry, std::string why);
+  p2p::task<void> retire(std::unique_ptr<remote_entry> entry);
+  bool is_configured(const p2p::peer_id& peer) const;
   p2p::task<void> keep_connected(bootstrap_peer peer);
-  p2p::task<void> run_remote(mcp::peer::remote_server* server);
+  p2p::task<void> run_remote(remote_entry* entry);
   remote_peer& peer_entry(const p2p::peer_id& peer);
   std::string alias_for(const p2p::peer_id& peer);
   std::optional<p2p::peer_id> resolve_peer(const std::string& name) const;

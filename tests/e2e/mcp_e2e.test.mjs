@@ -146,8 +146,12 @@ async function startNetwork() {
   assert.ok(addressA, `A's node.json has a 127.0.0.1 address: ${JSON.stringify(infoA.addresses)}`);
   alias = infoA.peerId.slice(-6);
 
+  // B forgets the servers of a (non-bootstrap) peer that stays away for 1 s.
+  const configB = path.join(work, "b-config.json");
+  writeJson(configB, { p2pmcp: { forgetPeersAfter: 1 } });
   nodeB = startNode("node B", [
-    "--home", homeB, "--listen", "/ip4/127.0.0.1/tcp/0", "--gateway", "127.0.0.1:0", "--bootstrap", addressA,
+    "--home", homeB, "--config", configB, "--listen", "/ip4/127.0.0.1/tcp/0", "--gateway", "127.0.0.1:0",
+    "--bootstrap", addressA,
   ]);
   infoB = await waitForJsonFile(path.join(homeB, "node.json"), nodeB);
   assert.match(infoB.gateway ?? "", /^http:\/\/127\.0\.0\.1:\d+\/mcp$/, "B's node.json names its gateway");
@@ -360,6 +364,39 @@ describe("p2pmcp end to end with real MCP software", () => {
       },
       { timeout: 30000, interval: 250, what: "the crashed server did not answer again" });
     assert.equal(text, "after restart");
+  }));
+
+  it("a peer that stays away is forgotten; the bootstrap peer is not", { timeout: 90000 }, logged(async () => {
+    // C connects to B (so it is not one of B's bootstrap peers) and hosts only the
+    // built-in server "node".
+    const homeC = path.join(work, "c");
+    const addressB = infoB.addresses.find((a) => a.startsWith("/ip4/127.0.0.1/"));
+    const nodeC = startNode("node C", [
+      "--home", homeC, "--listen", "/ip4/127.0.0.1/tcp/0", "--no-gateway", "--bootstrap", addressB,
+    ]);
+    const infoC = await waitForJsonFile(path.join(homeC, "node.json"), nodeC);
+    const peersOfB = async () => {
+      const peers = await run(p2pmcp, ["peers", "--home", homeB, "--json"]);
+      assert.equal(peers.code, 0, `p2pmcp peers exits 0 (stderr: ${peers.stderr})`);
+      const parsed = JSON.parse(peers.stdout);
+      return Array.isArray(parsed) ? parsed : parsed.peers;
+    };
+    const find = (list, peerId) => list.find((p) => p.peerId === peerId);
+    await retryUntil(
+      async () => (find(await peersOfB(), infoC.peerId)?.servers?.includes("node") ? true : undefined),
+      { timeout: 30000, interval: 200, what: "B did not learn the built-in server of C" });
+
+    await nodeC.stop();
+    const list = await retryUntil(
+      async () => {
+        const peers = await peersOfB();
+        const c = find(peers, infoC.peerId);
+        return c && !c.connected && (c.servers ?? []).length === 0 ? peers : undefined;
+      },
+      { timeout: 30000, interval: 250, what: "B still lists the servers of C long after C left" });
+    assert.match(nodeB.output.join(""), /has been gone for 1 s: forgetting its MCP server 'node'/,
+      "B's log says why it dropped C's server");
+    assert.ok((find(list, infoA.peerId)?.servers ?? []).includes("everything"), "B keeps its bootstrap peer's servers");
   }));
 
   it("peer disconnect mid-call: clear error, no hang", { timeout: 120000 }, logged(async (t) => {

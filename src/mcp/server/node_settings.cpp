@@ -100,8 +100,12 @@ std::variant<node_settings, std::string> parse_node_settings(const json& setting
       if (!value.is_number_integer() || value.get<std::int64_t>() < 1024 || value.get<std::int64_t>() > (64ll << 20))
         return at + " must be a byte count from 1024 to 67108864";
       out.max_message_bytes = static_cast<std::size_t>(value.get<std::int64_t>());
+    } else if (key == "forgetPeersAfter") {
+      if (!value.is_number_integer() || value.get<std::int64_t>() < 0 || value.get<std::int64_t>() > 604800)
+        return at + " must be a number of seconds from 0 to 604800 (a week)";
+      out.forget_peers_after_seconds = static_cast<std::uint32_t>(value.get<std::int64_t>());
     } else {
-      return at + " is not a setting (listen, bootstrap, peers, gateway, allow, maxMessageBytes)";
+      return at + " is not a setting (listen, bootstrap, peers, gateway, allow, maxMessageBytes, forgetPeersAfter)";
     }
   }
   return out;

@@ -7,7 +7,8 @@
 //     "peers":     {"laptop": "/ip4/192.0.2.11/tcp/4021/p2p/12D3KooW..."},  // named bootstrap peers
 //     "gateway":   {"host": "127.0.0.1", "port": 7469} | false,
 //     "allow":     {"files": ["12D3KooW..."], "*": "all"},
-//     "maxMessageBytes": 4194304
+//     "maxMessageBytes": 4194304,
+//     "forgetPeersAfter": 600      // seconds a peer may be gone before its servers are dropped
 //   }
 //
 // Parsing never throws on any input (fuzzed with the config, fuzz_mcp_config); each
@@ -54,6 +55,9 @@ struct node_settings {
   std::uint16_t gateway_port = default_gateway_port;
   std::map<std::string, access_rule> allow;  // by server name; "*" is the default rule
   std::size_t max_message_bytes = 4 * 1024 * 1024;
+  // How long a disconnected peer's MCP servers stay known (and keep being retried)
+  // before they are dropped. Bootstrap and named peers are never dropped.
+  std::uint32_t forget_peers_after_seconds = 600;
 
   const access_rule& rule_for(const std::string& server) const;
 };

@@ -23,6 +23,7 @@ TEST(node_settings, absent_means_defaults) {
   EXPECT_EQ(s.gateway_host, "127.0.0.1");
   EXPECT_EQ(s.gateway_port, default_gateway_port);
   EXPECT_TRUE(s.rule_for("anything").allows(peer_a));  // documented default: open
+  EXPECT_EQ(s.forget_peers_after_seconds, 600u);
 }
 
 TEST(node_settings, reads_every_setting) {
@@ -32,7 +33,8 @@ TEST(node_settings, reads_every_setting) {
     "peers": {"laptop": "/ip4/192.0.2.11/tcp/4021/p2p/)" + peer_a + R"("},
     "gateway": {"host": "::1", "port": 0},
     "allow": {"files": [")" + peer_a + R"("], "*": []},
-    "maxMessageBytes": 65536})";
+    "maxMessageBytes": 65536,
+    "forgetPeersAfter": 30})";
   auto parsed = parse_node_settings(json::parse(text), "c.json");
   ASSERT_TRUE(std::holds_alternative<node_settings>(parsed)) << std::get<std::string>(parsed);
   const auto& s = std::get<node_settings>(parsed);
@@ -43,6 +45,7 @@ TEST(node_settings, reads_every_setting) {
   EXPECT_EQ(s.gateway_host, "::1");
   EXPECT_EQ(s.gateway_port, 0);
   EXPECT_EQ(s.max_message_bytes, 65536u);
+  EXPECT_EQ(s.forget_peers_after_seconds, 30u);
   EXPECT_TRUE(s.rule_for("files").allows(peer_a));
   EXPECT_FALSE(s.rule_for("files").allows("12D3KooWsomeoneelse"));
   EXPECT_FALSE(s.rule_for("memory").allows(peer_a));  // "*": [] serves nobody
@@ -63,6 +66,9 @@ TEST(node_settings, every_problem_is_a_sentence_naming_the_key) {
   EXPECT_NE(error_of(R"({"allow": {"files": ["nope"]}})").find("'nope' is not a peer ID"), std::string::npos);
   EXPECT_NE(error_of(R"({"allow": {"files": "some"}})").find("p2pmcp.allow.files"), std::string::npos);
   EXPECT_NE(error_of(R"({"maxMessageBytes": 1})").find("maxMessageBytes"), std::string::npos);
+  EXPECT_EQ(error_of(R"({"forgetPeersAfter": -1})"),
+            "c.json: p2pmcp.forgetPeersAfter must be a number of seconds from 0 to 604800 (a week)");
+  EXPECT_NE(error_of(R"({"forgetPeersAfter": "1h"})").find("forgetPeersAfter"), std::string::npos);
   EXPECT_NE(error_of(R"({"lisen": []})").find("p2pmcp.lisen is not a setting"), std::string::npos);
 }
 
