@@ -5,6 +5,7 @@
 //
 // Input: byte 0 picks the chunk size of the split feed; the rest is the stream.
 #include "mcp/jsonrpc/line_framer.hpp"
+#include "fuzz_support.hpp"
 #include "mcp/jsonrpc/message.hpp"
 
 #include <cstdlib>
@@ -15,9 +16,7 @@ namespace {
 
 using namespace mcp::jsonrpc;
 
-void check(bool condition) {
-  if (!condition) std::abort();
-}
+using fuzz::check;
 
 constexpr std::size_t max_line = 256;
 

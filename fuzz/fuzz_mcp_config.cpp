@@ -3,6 +3,7 @@
 // the rules the rest of the node relies on (valid name, a command, no NUL anywhere, env
 // names without '='). Small limits so the fuzzer reaches them.
 #include "mcp/server/config.hpp"
+#include "fuzz_support.hpp"
 #include "mcp/server/node_settings.hpp"
 
 #include <cstdlib>
@@ -10,9 +11,7 @@
 
 namespace {
 
-void check(bool condition) {
-  if (!condition) std::abort();
-}
+using fuzz::check;
 
 bool has_nul(std::string_view text) { return text.find('\0') != std::string_view::npos; }
 

@@ -8,6 +8,7 @@
 //
 // Input: byte 0 picks the feed size and the session context; the rest is the request.
 #include "mcp/gateway/http/beast_request.hpp"
+#include "fuzz_support.hpp"
 #include "mcp/gateway/http/request_check.hpp"
 
 #include <boost/asio/buffer.hpp>
@@ -22,9 +23,7 @@ namespace {
 using namespace mcp::gateway;
 namespace http = boost::beast::http;
 
-void check(bool condition) {
-  if (!condition) std::abort();
-}
+using fuzz::check;
 
 const check_config& config() {
   static const check_config c = [] {

@@ -5,6 +5,7 @@
 // must end when the input does, and must write only complete lines that parse as valid
 // JSON-RPC messages. Small limits so the fuzzer reaches them.
 #include "mcp/hub/hub.hpp"
+#include "fuzz_support.hpp"
 #include "mcp/hub/stream_session.hpp"
 #include "mcp/jsonrpc/line_framer.hpp"
 #include "mcp/jsonrpc/message.hpp"
@@ -28,9 +29,7 @@ using mcp::server::rpc_result;
 using mcp::server::server_message;
 using p2p::task;
 
-void check(bool condition) {
-  if (!condition) std::abort();
-}
+using fuzz::check;
 
 // The peer's side: reads hand out the input in small chunks, then end of stream.
 class scripted_stream final : public p2p::stream {

@@ -8,6 +8,7 @@
 // Input: byte 0 picks the event limit (16, 100, 1000 or 65536 bytes), byte 1 the piece
 // size (1..64); the rest is the stream. The whole input is also given to parse_url.
 #include "mcp/gateway/client/gateway_url.hpp"
+#include "fuzz_support.hpp"
 #include "mcp/gateway/client/sse_parser.hpp"
 
 #include <array>
@@ -20,9 +21,7 @@ namespace {
 
 using namespace mcp::gateway::client;
 
-void check(bool condition) {
-  if (!condition) std::abort();
-}
+using fuzz::check;
 
 struct run_result {
   std::vector<sse_event> events;

@@ -3,6 +3,7 @@
 // than wanted(), never past the end of the negotiation, answers well formed).
 // Input: byte 0 picks the chunk size, the rest is what the peer sends.
 #include "p2p/negotiation/dialer.hpp"
+#include "fuzz_support.hpp"
 #include "p2p/negotiation/listener.hpp"
 #include "p2p/negotiation/message.hpp"
 
@@ -14,9 +15,7 @@ namespace {
 using namespace p2p;
 using namespace p2p::multistream;
 
-void check(bool condition) {
-  if (!condition) std::abort();
-}
+using fuzz::check;
 
 struct decoded_stream {
   std::vector<std::string> messages;

@@ -13,6 +13,7 @@
 //   3  corrupt: u16 offset into the wire not yet received, byte = bit to flip
 // At the end everything left is received and read.
 #include "p2p/security/noise/transport.hpp"
+#include "fuzz_support.hpp"
 
 #include <algorithm>
 #include <cstdint>
@@ -25,22 +26,8 @@ namespace {
 using namespace p2p;
 using namespace p2p::noise;
 
-class script {
- public:
-  script(const std::uint8_t* data, std::size_t size) : data_(data), size_(size) {}
-  bool empty() const { return at_ >= size_; }
-  std::uint8_t byte() { return at_ < size_ ? data_[at_++] : 0; }
-  std::uint16_t u16() { return static_cast<std::uint16_t>(byte() << 8 | byte()); }
-
- private:
-  const std::uint8_t* data_;
-  std::size_t size_;
-  std::size_t at_ = 0;
-};
-
-void check(bool condition) {
-  if (!condition) std::abort();
-}
+using fuzz::check;
+using fuzz::script;
 
 // The plaintext stream is a fixed function of its position, so output can be checked
 // without keeping a copy of the input.

@@ -18,6 +18,7 @@
 // heap-use-after-free. Bytes written into a lent buffer are checked by the read that
 // ends the loan (the script's wire bytes are not known in advance, so only its length).
 #include "p2p/muxer/yamux/session.hpp"
+#include "fuzz_support.hpp"
 
 #include <cstdint>
 #include <cstdlib>
@@ -30,28 +31,8 @@ namespace {
 using namespace p2p;
 using namespace p2p::yamux;
 
-class script {
- public:
-  script(const std::uint8_t* data, std::size_t size) : data_(data), size_(size) {}
-  bool empty() const { return at_ >= size_; }
-  std::uint8_t byte() { return at_ < size_ ? data_[at_++] : 0; }
-  std::uint16_t u16() { return static_cast<std::uint16_t>(byte() << 8 | byte()); }
-  bytes_view take(std::size_t n) {
-    n = std::min(n, size_ - at_);
-    bytes_view out(data_ + at_, n);
-    at_ += n;
-    return out;
-  }
-
- private:
-  const std::uint8_t* data_;
-  std::size_t size_;
-  std::size_t at_ = 0;
-};
-
-void check(bool condition) {
-  if (!condition) std::abort();
-}
+using fuzz::check;
+using fuzz::script;
 
 }  // namespace
 
