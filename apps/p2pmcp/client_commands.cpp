@@ -20,6 +20,7 @@
 #include <cstdio>
 #include <exception>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <vector>
 
@@ -393,12 +394,16 @@ int run_call(const client_options& options, const std::string& tool, const std::
   });
 }
 
-int run_peers(const client_options& options) {
+namespace {
+
+// Calls one of the built-in node server's tools without arguments and prints its
+// structuredContent (--json), else `print_structured` of it, else its text.
+int run_node_tool(const client_options& options, const std::string& tool,
+                  const std::function<bool(const json&)>& print_structured) {
   const gateway_lookup lookup = find_gateway(options);
   if (!lookup.url) return fail(lookup.problem, lookup.status);
   return with_client(*lookup.url, [&](client::http_client& http) -> task<int> {
     json result;
-    const std::string tool = "local_node_peers";
     json no_arguments = json::object();
     const std::optional<int> failed = co_await call_tool(http, lookup, options, tool, std::move(no_arguments), result);
     if (failed) co_return *failed;
@@ -412,13 +417,23 @@ int run_peers(const client_options& options) {
     if (options.json) {
       if (!structured) co_return fail("the node's " + tool + " returned no structured content");
       print_line(stdout, compact(result["structuredContent"]));
-    } else if (structured && result["structuredContent"].contains("peers")) {
-      print_peers(result["structuredContent"]["peers"]);
-    } else {
+    } else if (!structured || !print_structured || !print_structured(result["structuredContent"])) {
       print_line(stdout, render_content(result));
     }
     co_return 0;
   });
 }
+
+}  // namespace
+
+int run_peers(const client_options& options) {
+  return run_node_tool(options, "local_node_peers", [](const json& structured) {
+    if (!structured.contains("peers")) return false;
+    print_peers(structured["peers"]);
+    return true;
+  });
+}
+
+int run_status(const client_options& options) { return run_node_tool(options, "local_node_info", nullptr); }
 
 }  // namespace p2pmcp

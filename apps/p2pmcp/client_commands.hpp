@@ -1,5 +1,5 @@
 // The commands that talk to a running node through its MCP gateway (issue-3 design):
-// `p2pmcp stdio`, `tools`, `call`, `peers`. They find the gateway's URL in
+// `p2pmcp stdio`, `tools`, `call`, `peers`, `status`. They find the gateway's URL in
 // <home>/node.json ("gateway"), unless --gateway-url gives one.
 //
 // Each returns the process exit status and prints its own errors, one sentence on stderr
@@ -37,5 +37,10 @@ int run_call(const client_options& options, const std::string& tool, const std::
 // Calls local_node_peers and prints a table (alias, peer ID, connected, latency,
 // servers), or with --json its structuredContent.
 int run_peers(const client_options& options);
+
+// Calls local_node_info and prints what the node is: peer ID, agent, listen addresses,
+// gateway, and each hosted server's state and tool count (with its last error), or with
+// --json its structuredContent.
+int run_status(const client_options& options);
 
 }  // namespace p2pmcp

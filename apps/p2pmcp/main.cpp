@@ -52,6 +52,8 @@ Commands:
   tools                  list every tool the running node reaches (the whole network)
   call <tool> [JSON]     call a tool through the running node, e.g.
                          p2pmcp call local_node_info '{}'
+  status                 what the running node is: peer ID, addresses, gateway, and
+                         each hosted server's state
   peers                  list the peers the running node knows
   ping <multiaddr>       ping a peer (the address may end in /p2p/<peer-id>)
   identify <multiaddr>   show a peer's agent, protocols and addresses
@@ -78,9 +80,9 @@ Options:
   --upload BYTES         perf: bytes to send [default 64 MiB]; suffixes K, M, G
   --download BYTES       perf: bytes to receive [default 64 MiB]
   --timeout SECONDS      ping/identify/perf: overall limit [default 30; perf 300]
-  --gateway-url URL      stdio/tools/call/peers: the node's gateway [default: read
+  --gateway-url URL      stdio/tools/call/peers/status: the node's gateway [default: read
                          from HOME/node.json, written by the running node]
-  --json                 tools/call/peers/identify/perf/ping: print JSON
+  --json                 tools/call/peers/status/identify/perf/ping: print JSON
   --log-level LEVEL      trace, debug, info, warn, error, off [default: info for up,
                          warn otherwise; env P2PMCP_LOG]
 
@@ -546,7 +548,8 @@ int dispatch(const options& o) {
   configure_logging(o, o.command == "up" ? p2p::log::level::info : p2p::log::level::warn);
   if (o.command == "up") return run_up(o);
   if (o.command == "id") return run_id(o);
-  if (o.command == "stdio" || o.command == "tools" || o.command == "call" || o.command == "peers") {
+  if (o.command == "stdio" || o.command == "tools" || o.command == "call" || o.command == "peers" ||
+      o.command == "status") {
     client_options c;
     c.home = home_directory(o);
     c.gateway_url = o.gateway_url;
@@ -562,6 +565,10 @@ int dispatch(const options& o) {
     if (o.command == "peers") {
       if (!o.positional.empty()) throw usage_error("peers takes no arguments");
       return run_peers(c);
+    }
+    if (o.command == "status") {
+      if (!o.positional.empty()) throw usage_error("status takes no arguments");
+      return run_status(c);
     }
     if (o.positional.empty() || o.positional.size() > 2)
       throw usage_error("call needs a tool name and optionally its arguments as a JSON object: p2pmcp call <tool> '{\"key\": \"value\"}'");
