@@ -76,6 +76,7 @@ check "call local_node_info shows the peer ID" bash -c "'$bin' call local_node_i
 check "peers --json is JSON" bash -c "'$bin' peers --json --home '$work/a' | grep -q '\"peers\"'"
 check "status shows the peer ID and the gateway" bash -c "'$bin' status --home '$work/a' | grep -q '^peer ID: $peer' && '$bin' status --home '$work/a' | grep -q '^gateway: http://127.0.0.1:'"
 check "status --json names the hosted servers" bash -c "'$bin' status --json --home '$work/a' | grep -q '\"servers\":\['"
+check "status says when only the built-in server is hosted" bash -c "'$bin' status --home '$work/a' | grep -q '^servers: none from the config'"
 expect_failure "status without a running node" 1 "no p2pmcp node is running" status --home "$work/nobody"
 expect_failure "call with arguments that are not JSON" 2 "JSON" call local_node_ping '{peer' --home "$work/a"
 expect_failure "call of an unknown tool" 1 "unknown tool" call nobody_x_y '{}' --home "$work/a"

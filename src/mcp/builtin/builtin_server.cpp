@@ -135,6 +135,7 @@ json builtin_server::call_info() const {
     if (!s.last_error.empty()) text += " (last error: " + s.last_error + ")";
     text += "\n";
   }
+  if (servers.empty()) text += "servers: none from the config (only the built-in 'node')\n";
   structured["servers"] = std::move(servers);
   return text_result(std::move(text), std::move(structured));
 }
