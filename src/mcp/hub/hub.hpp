@@ -211,7 +211,13 @@ class session {
   // Sends the request's related messages on its reply stream, in order, until the
   // request finished and the queue is empty.
   task<void> relay(active_request& state);
+  // One upstream's share of an aggregated list.
+  struct list_part {
+    std::vector<json> items;
+    std::map<std::string, std::pair<const upstream*, std::string>, std::less<>> prompts;  // exposed -> original
+  };
   task<json> aggregate_list(std::string method, std::string member, const json& request);
+  task<void> list_from(hub::entry e, std::string method, std::string member, list_part& into);
   task<json> read_resource(std::string method, const json& request, active_request& state);
   task<json> get_prompt(const json& request, active_request& state);
   task<json> complete(const json& request, active_request& state);

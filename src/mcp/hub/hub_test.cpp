@@ -14,7 +14,10 @@
 #include "p2p/core/signal.hpp"
 #include "p2p/core/task_group.hpp"
 
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/this_coro.hpp>
 
 #include <gtest/gtest.h>
@@ -426,6 +429,44 @@ TEST(hub, resources_are_addressed_by_prefixed_uris) {
     EXPECT_EQ(prompt["result"]["messages"][0]["content"]["text"], "simple");
     s.reset();
     co_await h.remove_upstream(a);
+  });
+}
+
+TEST(hub, aggregated_lists_ask_every_upstream_at_once_and_keep_the_hub_order) {
+  with_hub([](asio::any_io_executor ex, hub& h) -> task<void> {
+    using namespace asio::experimental::awaitable_operators;
+    fake_upstream a(ex, "slow"), b(ex, "fast");
+    p2p::signal b_asked_signal(ex);
+    bool b_asked = false;
+    bool a_saw_b = false;
+    a.on_request = [&](std::string, json) -> task<rpc_result<json>> {
+      // Answers once B has been asked too: at once when the hub asks both together,
+      // only after the bound when it asks one after the other.
+      asio::steady_timer bound(ex, std::chrono::seconds(5));
+      auto wait_for_b = [&]() -> task<void> {
+        while (!b_asked) co_await b_asked_signal.wait();
+      };
+      co_await (wait_for_b() || bound.async_wait(asio::use_awaitable));
+      a_saw_b = b_asked;
+      co_return J(R"({"resources": [{"uri": "test://a", "name": "a"}]})");
+    };
+    b.on_request = [&](std::string, json) -> task<rpc_result<json>> {
+      b_asked = true;
+      b_asked_signal.notify();
+      co_return J(R"({"resources": [{"uri": "test://b", "name": "b"}]})");
+    };
+    h.add_upstream(a, "local_slow");
+    h.add_upstream(b, "local_fast");
+    recording_client client(ex);
+    auto s = h.open_session(client, {});
+    CALL(listed, *s, 1, "resources/list", "{}");
+    EXPECT_TRUE(a_saw_b);
+    EXPECT_EQ(listed["result"]["resources"].size(), 2u);
+    EXPECT_EQ(listed["result"]["resources"][0]["uri"], "p2pmcp://local_slow/test://a");
+    EXPECT_EQ(listed["result"]["resources"][1]["uri"], "p2pmcp://local_fast/test://b");
+    s.reset();
+    co_await h.remove_upstream(a);
+    co_await h.remove_upstream(b);
   });
 }
 
