@@ -8,7 +8,9 @@
 #include <boost/asio/write.hpp>
 
 #include <algorithm>
+#include <optional>
 #include <string>
+#include <vector>
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -20,6 +22,14 @@ namespace {
 
 using asio::ip::tcp;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+// The port of <host>/tcp/<port>[/p2p/<id>] (whatever <host> is); nothing for any other shape.
+std::optional<std::uint16_t> tcp_port(const std::vector<multiaddr_component>& parts) {
+  if (parts.size() < 2 || parts[1].code != protocol_code::tcp || parts[1].value.size() != 2) return std::nullopt;
+  for (std::size_t i = 2; i < parts.size(); ++i)
+    if (parts[i].code != protocol_code::p2p) return std::nullopt;
+  return static_cast<std::uint16_t>(parts[1].value[0] << 8 | parts[1].value[1]);
+}
 
 // Maps the socket errors that mean "the stream ended" onto the seam's vocabulary.
 error_code map_read_error(const error_code& ec) {
@@ -38,11 +48,9 @@ void set_reuse_port(tcp::socket& s) {
 
 result<tcp::endpoint> to_endpoint(const multiaddr& address) {
   auto parts = address.components();
-  if (parts.size() < 2) return errc::invalid_multiaddr;
-  if (parts[1].code != protocol_code::tcp || parts[1].value.size() != 2) return errc::invalid_multiaddr;
-  for (std::size_t i = 2; i < parts.size(); ++i)
-    if (parts[i].code != protocol_code::p2p) return errc::invalid_multiaddr;
-  const auto port = static_cast<std::uint16_t>(parts[1].value[0] << 8 | parts[1].value[1]);
+  const auto port_of = tcp_port(parts);
+  if (!port_of) return errc::invalid_multiaddr;
+  const std::uint16_t port = *port_of;
   if (parts[0].code == protocol_code::ip4 && parts[0].value.size() == 4) {
     asio::ip::address_v4::bytes_type raw;
     std::copy(parts[0].value.begin(), parts[0].value.end(), raw.begin());
@@ -85,16 +93,13 @@ struct dns_target {
 
 std::optional<dns_target> dns_of(const multiaddr& address) {
   auto parts = address.components();
-  if (parts.size() < 2) return std::nullopt;
+  const auto port = tcp_port(parts);
+  if (!port) return std::nullopt;
   const protocol_code family = parts[0].code;
   if (family != protocol_code::dns && family != protocol_code::dns4 && family != protocol_code::dns6)
     return std::nullopt;
   if (parts[0].value.empty()) return std::nullopt;
-  if (parts[1].code != protocol_code::tcp || parts[1].value.size() != 2) return std::nullopt;
-  for (std::size_t i = 2; i < parts.size(); ++i)
-    if (parts[i].code != protocol_code::p2p) return std::nullopt;
-  const auto port = static_cast<std::uint16_t>(parts[1].value[0] << 8 | parts[1].value[1]);
-  return dns_target{std::string(parts[0].value.begin(), parts[0].value.end()), port, family};
+  return dns_target{std::string(parts[0].value.begin(), parts[0].value.end()), *port, family};
 }
 
 bool family_allows(protocol_code family, const asio::ip::address& ip) {
