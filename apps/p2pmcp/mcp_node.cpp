@@ -166,7 +166,12 @@ p2p::task<void> mcp_node::watch_peers() {
     auto it = peers_.find(peer.to_string());
     if (event->type == p2p::host_event::kind::connected) {
       log::info(component, "peer {} connected", peer.to_string());
-      if (it != peers_.end()) ++it->second.presence_epoch;
+      if (it != peers_.end()) {
+        ++it->second.presence_epoch;
+        // Its servers were waiting out a reconnect delay (up to a minute, five after a
+        // refusal): the peer is back, so reach them now.
+        for (auto& [name, entry] : it->second.servers) entry->server->retry_now();
+      }
     }
     if (event->type == p2p::host_event::kind::disconnected && !node_.host().is_connected(peer)) {
       log::info(component, "peer {} disconnected", peer.to_string());

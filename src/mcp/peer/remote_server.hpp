@@ -11,7 +11,8 @@
 //   "peer k3Xq9a disconnected during tools/call to server 'everything'"
 // the state goes to restarting (here: waiting to reconnect) with unavailable_reason()
 //   "peer k3Xq9a disconnected from server 'everything' (stream reset); reconnecting in 2 s"
-// and run() opens a new stream after the backoff delay, until stop(). A peer that
+// and run() opens a new stream after the backoff delay (or at once on retry_now(), which
+// the node calls when the peer connects again), until stop(). A peer that
 // answers initialize with an error (e.g. -32012, not allowed) is retried too, but not
 // before options.refused_retry:
 //   "server 'files' on peer k3Xq9a refused initialize: peer 12D3... is not allowed to use

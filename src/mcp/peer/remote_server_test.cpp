@@ -689,6 +689,24 @@ TEST(mcp_remote_server, an_opener_failure_is_a_sentence_and_is_retried) {
   }, setup);
 }
 
+TEST(mcp_remote_server, retry_now_skips_the_backoff_delay) {
+  remote_server_options options = fast_options();
+  options.backoff = {1h, 1h, 60s};  // without retry_now the test would wait an hour
+  peer_setup setup;
+  setup.failures.push_back(p2p::errc::unreachable);
+  with_remote(options, [](remote_server& server, fake_peer& peer) -> task<void> {
+    EXPECT_TRUE(co_await server.wait_for_state(server_state::restarting));
+    EXPECT_EQ(peer.opens, 1);
+    server.retry_now();
+    auto end = co_await peer.accept();
+    co_await start_session(end);
+    EXPECT_TRUE(co_await server.wait_for_state(server_state::ready));
+    EXPECT_EQ(peer.opens, 2);
+    server.retry_now();  // ready: nothing to do
+    EXPECT_EQ(server.state(), server_state::ready);
+  }, setup);
+}
+
 TEST(mcp_remote_server, an_opener_that_hangs_times_out) {
   remote_server_options options = fast_options();
   options.connect_timeout = 50ms;

@@ -162,6 +162,12 @@ void rpc_upstream::set_state(server_state state) {
 
 void rpc_upstream::wake_supervisor() noexcept { supervisor_timer_.cancel(); }
 
+void rpc_upstream::retry_now() noexcept {
+  if (state_ != server_state::restarting || stop_requested_) return;
+  retry_requested_ = true;
+  wake_supervisor();
+}
+
 void rpc_upstream::wake_waiters() noexcept {
   for (auto* waiter : waiting_) waiter->timer.cancel();
 }
@@ -233,7 +239,8 @@ task<void> rpc_upstream::run() {
     set_state(server_state::starting);
     co_await run_session(backoff);
     if (stop_requested_) break;
-    co_await supervise_until([this] { return stop_requested_; }, restart_at_);
+    co_await supervise_until([this] { return stop_requested_ || retry_requested_; }, restart_at_);
+    retry_requested_ = false;
   }
   set_state(server_state::stopped);
   fail_pending([this](std::string_view) { return unavailable_error(); });

@@ -115,6 +115,10 @@ class rpc_upstream : public upstream {
   task<void> run();
   // Asks run() to stop. Requests fail at once from now on.
   void stop() noexcept;
+  // While waiting out the backoff delay (state restarting), starts the next session now:
+  // for a reason to believe it would work (the peer just connected again). Ignored in
+  // any other state.
+  void retry_now() noexcept;
 
   bool available() const noexcept override { return state_ == server_state::ready; }
   server_state state() const noexcept { return state_; }
@@ -230,6 +234,7 @@ class rpc_upstream : public upstream {
   std::string log_component_;
 
   bool stop_requested_ = false;
+  bool retry_requested_ = false;  // retry_now() during the backoff delay
   bool hurry_ = false;  // run() was cancelled: no grace periods
   time_point restart_at_{};
 
