@@ -1,0 +1,227 @@
+// The official MCP conformance suite against p2pmcp (issue 8, "Done when", second and fifth
+// bullets): the conformance fixture (fixture_server.mjs, the TypeScript SDK) is
+//   (a) run alone over Streamable HTTP — the baseline, what the server itself passes;
+//   (b) hosted over stdio on node A and reached through node B's aggregated gateway
+//       (`/mcp`), with a proxy that maps the suite's fixed names to the gateway's
+//       (`<alias>_conformance_<tool>`, `p2pmcp://<alias>_conformance/<uri>`);
+//   (c) reached through node B's single-server endpoint for it (`/mcp/<alias>_conformance`),
+//       which must pass exactly the checks (a) passes.
+// Both suites are run, active and pending; results are compared check by check (the INFO
+// checks that log the raw HTTP exchange are left out).
+//
+// Run by CTest as `mcp_conformance` (label interop) with the Node.js 22 from tests/interop:
+//   P2PMCP_BIN=<p2pmcp> node --test-reporter=spec tests/conformance/conformance.test.mjs
+// (tests/conformance/README.md). CONFORMANCE_REPORT=<file> writes every verdict there.
+import { describe, it, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+import {
+  Process,
+  allTools,
+  connectHttp,
+  makeTempDir,
+  node22,
+  removeDir,
+  requireEnv,
+  retryUntil,
+  waitForJsonFile,
+  withDeadline,
+  writeJson,
+} from "../e2e/helpers.mjs";
+import {
+  describeDifferences,
+  describeVerdicts,
+  differences,
+  runSuites,
+  startRenamingProxy,
+  tally,
+  verdicts,
+} from "./suite.mjs";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const fixture = path.join(here, "fixture_server.mjs");
+const p2pmcp = requireEnv("P2PMCP_BIN", "the p2pmcp binary");
+const logLevel = process.env.P2PMCP_E2E_LOG_LEVEL ?? "info";
+const server = "conformance"; // the fixture's name in node A's mcpServers
+
+const work = makeTempDir("p2pmcp-conformance-");
+const processes = [];
+const closers = [];
+let failures = 0;
+let directUrl;
+let gatewayUrl; // node B's aggregated endpoint
+let prefix; // <alias>_conformance: how B names the fixture
+let direct; // verdicts of the direct run
+let aggregated; // verdicts of the first run through the aggregated endpoint
+let proxyUrl; // the renaming proxy in front of the aggregated endpoint
+const report = [];
+
+/** A test body whose failure prints every process's log (once, at the end). */
+const logged = (body) => async (t) => {
+  try {
+    await body(t);
+  } catch (error) {
+    failures += 1;
+    throw error;
+  }
+};
+
+function start(label, command, args) {
+  const child = new Process(label, command, args);
+  processes.push(child);
+  return child;
+}
+
+/** Starts the fixture over Streamable HTTP; its URL is the one line it prints on stdout. */
+async function startDirectFixture() {
+  const child = start("fixture (HTTP)", node22, [fixture, "http"]);
+  return retryUntil(
+    () => {
+      if (!child.running) throw new Error(`the fixture ${child.exitStatus}: ${child.output.join("")}`);
+      const line = child.output.join("").split("\n").find((l) => l.startsWith("{"));
+      return line ? JSON.parse(line).url : undefined;
+    },
+    { timeout: 20000, interval: 50, what: "the HTTP fixture did not print its URL" },
+  );
+}
+
+/**
+ * Two nodes on loopback: A hosts the fixture over stdio as `conformance`, B is connected
+ * to A and reaches it. Returns {infoA, infoB, alias} (alias: how B names A).
+ *
+ * On main, B starts with `--bootstrap <A>` and that is all it takes. Once peers are
+ * untrusted by default (issue 8), the step that makes A and B trust each other belongs
+ * here, before waiting for the fixture's tools at B.
+ */
+async function startNetwork() {
+  const homeA = path.join(work, "a");
+  const homeB = path.join(work, "b");
+  const configA = path.join(work, "a-config.json");
+  writeJson(configA, { mcpServers: { [server]: { command: node22, args: [fixture, "stdio"] } } });
+  const nodeA = start("node A", p2pmcp, [
+    "up", "--home", homeA, "--config", configA, "--listen", "/ip4/127.0.0.1/tcp/0", "--gateway", "127.0.0.1:0",
+    "--log-level", logLevel,
+  ]);
+  const infoA = await waitForJsonFile(path.join(homeA, "node.json"), nodeA);
+  const addressA = infoA.addresses.find((a) => a.startsWith("/ip4/127.0.0.1/"));
+  assert.ok(addressA, `A's node.json has a 127.0.0.1 address: ${JSON.stringify(infoA.addresses)}`);
+
+  const nodeB = start("node B", p2pmcp, [
+    "up", "--home", homeB, "--listen", "/ip4/127.0.0.1/tcp/0", "--gateway", "127.0.0.1:0", "--bootstrap", addressA,
+    "--log-level", logLevel,
+  ]);
+  const infoB = await waitForJsonFile(path.join(homeB, "node.json"), nodeB);
+  return { infoA, infoB, alias: infoA.peerId.slice(-6) };
+}
+
+/** Waits until B's gateway lists every tool of the fixture (B has listed A's servers). */
+async function waitForFixtureAtGateway(url, wanted) {
+  const client = await connectHttp(url, { name: "conformance-wait" });
+  try {
+    let seen = [];
+    await retryUntil(
+      async () => {
+        seen = (await allTools(client)).map((tool) => tool.name);
+        return wanted.every((name) => seen.includes(name)) ? true : undefined;
+      },
+      { timeout: 60000, interval: 200, what: `B's gateway did not list ${wanted.join(", ")}` },
+    ).catch((error) => {
+      throw new Error(`${error.message}; it listed: ${seen.join(", ")}`);
+    });
+  } finally {
+    await client.closeAll();
+  }
+}
+
+async function runAndRecord(label, url) {
+  const runs = await runSuites(url, path.join(work, "results", label.replace(/\W+/g, "-")));
+  const result = verdicts(runs);
+  report.push(`== ${label} (${url}): ${JSON.stringify(tally(result))}\n${describeVerdicts(result)}`);
+  return { runs, result };
+}
+
+async function stopEverything() {
+  await Promise.allSettled(closers.map((close) => withDeadline(close(), 10000, "closing")));
+  await Promise.allSettled(processes.map((p) => p.stop()));
+  if (process.env.CONFORMANCE_REPORT) writeFileSync(process.env.CONFORMANCE_REPORT, report.join("\n\n") + "\n");
+  if (failures > 0) {
+    process.stderr.write(`\n${failures} step(s) failed; logs of the processes this test started:\n`);
+    for (const p of processes) process.stderr.write(p.log());
+  }
+  removeDir(work);
+}
+
+/**
+ * The checks of `result` that differ from the direct run: {real, choice} (choice: SSE-or-JSON
+ * differences, see transportChoiceChecks), both reported as diagnostics.
+ */
+function compare(t, label, result) {
+  const found = differences(direct, result);
+  const real = found.filter((d) => !d.transportChoice);
+  const choice = found.filter((d) => d.transportChoice);
+  t.diagnostic(`${label}: ${JSON.stringify(tally(result))}; ${real.length} check(s) differ from the direct run`);
+  if (real.length) t.diagnostic(`\n${describeDifferences(real, "direct", label)}`);
+  if (choice.length)
+    t.diagnostic(`not counted (the server may answer JSON instead of SSE):\n${describeDifferences(choice, "direct", label)}`);
+  return { real, choice };
+}
+
+const fixtureTools = ["test_simple_text", "test_sampling", "json_schema_2020_12_tool", "test_reconnection"];
+
+describe("the MCP conformance suite against p2pmcp", { timeout: 900000 }, () => {
+  before(logged(async () => {
+    directUrl = await startDirectFixture();
+    const network = await startNetwork();
+    gatewayUrl = network.infoB.gateway;
+    prefix = `${network.alias}_${server}`;
+    await waitForFixtureAtGateway(gatewayUrl, fixtureTools.map((tool) => `${prefix}_${tool}`));
+  }), { timeout: 120000 });
+  after(stopEverything, { timeout: 60000 });
+
+  it("the fixture alone passes every check (active and pending)", { timeout: 300000 }, logged(async (t) => {
+    const { runs, result } = await runAndRecord("direct", directUrl);
+    direct = result;
+    t.diagnostic(`direct: ${JSON.stringify(tally(result))}`);
+    const failed = [...result].filter(([, v]) => v.status === "FAILURE");
+    assert.deepEqual(failed, [], `the fixture fails checks by itself:\n${describeVerdicts(new Map(failed))}`);
+    for (const { suite, code, output } of runs) assert.equal(code, 0, `suite ${suite} exited ${code}:\n${output}`);
+    assert.ok(result.size >= 40, `the suite reported ${result.size} checks, expected at least 40`);
+  }));
+
+  it("the aggregated endpoint passes the checks the fixture passes, with the gateway's names",
+     { timeout: 300000 }, logged(async (t) => {
+    assert.ok(direct, "the direct run must come first");
+    const proxy = await startRenamingProxy(gatewayUrl, prefix);
+    closers.push(proxy.close);
+    proxyUrl = proxy.url;
+    const { result } = await runAndRecord("aggregated /mcp (names mapped)", proxyUrl);
+    aggregated = result;
+    const { real } = compare(t, "aggregated", result);
+    assert.deepEqual(real, [], `checks that differ from the direct run:\n${describeDifferences(real, "direct", "aggregated")}`);
+  }));
+
+  // The suite never ends its sessions (no DELETE, ~33 per run of both suites); the gateway
+  // keeps 64 and refuses new ones with 503, so on main the third run fails every check.
+  it("five more runs against the same node give the same verdicts (no restart)", { timeout: 600000,
+     skip: "the gateway refuses new sessions once 64 are open (issue 8: close the least recently used idle one)" },
+     logged(async (t) => {
+    assert.ok(aggregated, "the aggregated run must come first");
+    for (let round = 1; round <= 5; ++round) {
+      const { result } = await runAndRecord(`aggregated /mcp, run ${round + 1}`, proxyUrl);
+      const found = differences(aggregated, result);
+      t.diagnostic(`run ${round + 1}: ${JSON.stringify(tally(result))}`);
+      assert.deepEqual(found, [],
+        `run ${round + 1} against the same node differs from the first:\n${describeDifferences(found, "first", "now")}`);
+    }
+  }));
+
+  it("the single-server endpoint passes exactly the checks the fixture passes", { timeout: 300000,
+     skip: "single-server endpoint not implemented (issue 8: /mcp/<alias>_<server>)" }, logged(async (t) => {
+    const { result } = await runAndRecord("single-server endpoint", `${gatewayUrl}/${prefix}`);
+    const { real } = compare(t, "single-server", result);
+    assert.deepEqual(real, [], `checks that differ from the direct run:\n${describeDifferences(real, "direct", "single-server")}`);
+  }));
+});
