@@ -30,6 +30,7 @@ const check_config& config() {
     check_config out;
     out.max_body_size = 1 << 16;
     out.extra_allowed_hosts = {"mybox.lan"};
+    out.sub_endpoints = true;  // /mcp/<name>: percent-decoding runs on fuzzed targets
     return out;
   }();
   return c;
@@ -121,6 +122,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   }
   const checked_head& checked = outcome.head;
+  check(checked.endpoint.size() <= max_endpoint_name);
+  for (const char c : checked.endpoint) check(static_cast<unsigned char>(c) >= 0x20 && c != 0x7f);
   if (checked.kind == request_kind::get || checked.kind == request_kind::delete_) {
     check(!checked.session_id.empty());
   }

@@ -138,6 +138,7 @@ struct server_state {
         tasks(executor_),
         sweep_timer(executor_) {
     checks.path = config.path;
+    checks.sub_endpoints = static_cast<bool>(config.endpoint_check);
     checks.max_body_size = config.max_body_size;
     checks.enable_get_stream = config.enable_get_stream;
     checks.extra_allowed_hosts = config.extra_allowed_hosts;
@@ -158,7 +159,7 @@ struct server_state {
                         std::shared_ptr<session_state> session);
   task<bool> serve_get(connection& conn, const checked_head& head,
                        std::shared_ptr<session_state> session, unsigned version);
-  std::shared_ptr<session_state> create_session(std::string protocol_version);
+  std::shared_ptr<session_state> create_session(std::string protocol_version, std::string endpoint);
   void close_session(session_state& session, close_reason reason);
   std::size_t expire_idle_sessions();
 
@@ -189,12 +190,13 @@ using server_impl = server_state;
 
 class session_state final : public client_session {
  public:
-  session_state(server_impl& server, std::string id, std::string version)
-      : server_(server), id_(std::move(id)), version_(std::move(version)),
+  session_state(server_impl& server, std::string id, std::string version, std::string endpoint)
+      : server_(server), id_(std::move(id)), version_(std::move(version)), endpoint_(std::move(endpoint)),
         last_active_(server.clock.now()) {}
 
   const std::string& id() const noexcept override { return id_; }
   const std::string& protocol_version() const noexcept override { return version_; }
+  const std::string& endpoint() const noexcept override { return endpoint_; }
 
   bool post_to_client(json message) override {
     if (closed_ || !server_.config.enable_get_stream) return false;
@@ -225,6 +227,7 @@ class session_state final : public client_session {
   server_impl& server_;
   std::string id_;
   std::string version_;
+  std::string endpoint_;
   std::unique_ptr<session_handler> handler_;
   bool closed_ = false;
   bool established_ = false;  // initialize answered with a result
@@ -703,12 +706,12 @@ std::size_t server_impl::expire_idle_sessions() {
   return idle.size();
 }
 
-std::shared_ptr<session_state> server_impl::create_session(std::string protocol_version) {
+std::shared_ptr<session_state> server_impl::create_session(std::string protocol_version, std::string endpoint) {
   std::string id;
   do {
     id = make_session_id(random);
   } while (sessions.count(id) > 0);
-  auto session = std::make_shared<session_state>(*this, id, std::move(protocol_version));
+  auto session = std::make_shared<session_state>(*this, id, std::move(protocol_version), std::move(endpoint));
   session->handler_ = factory(*session);
   if (!session->handler_) return nullptr;
   sessions.emplace(std::move(id), session);
@@ -858,14 +861,30 @@ task<bool> server_impl::serve_request(connection& conn, beast::flat_buffer& buff
     co_return co_await write(conn, response) && reusable;
   }
 
+  if (!checked.endpoint.empty()) {
+    if (auto missing = config.endpoint_check(checked.endpoint)) {
+      // A session of an endpoint that went away has nothing left to do.
+      if (const auto it = sessions.find(checked.session_id);
+          it != sessions.end() && it->second->endpoint_ == checked.endpoint) {
+        close_session(*it->second, close_reason::closed_by_server);
+      }
+      http_error error;
+      error.status = 404;
+      error.message = std::move(*missing);
+      co_return co_await write_error(conn, error, &checked, version, reusable);
+    }
+  }
+
   std::shared_ptr<session_state> session;
   if (!checked.session_id.empty()) {
     if (const auto it = sessions.find(checked.session_id); it != sessions.end()) session = it->second;
-    if (!session) {
+    if (!session || session->endpoint_ != checked.endpoint) {
       http_error error;
       error.status = 404;
-      error.message = "Not Found: no MCP session with this Mcp-Session-Id (it ended or never "
-                      "existed); start a new one with initialize, without Mcp-Session-Id";
+      error.message = session ? "Not Found: this Mcp-Session-Id belongs to another MCP endpoint of the "
+                                "gateway; send its requests to the URL it was started on"
+                              : "Not Found: no MCP session with this Mcp-Session-Id (it ended or never "
+                                "existed); start a new one with initialize, without Mcp-Session-Id";
       co_return co_await write_error(conn, error, &checked, version, reusable);
     }
   }
@@ -941,10 +960,18 @@ task<bool> server_impl::serve_post(connection& conn, beast::flat_buffer& buffer,
       requested = params["protocolVersion"].get<std::string>();
     }
     try {
-      session = create_session(std::move(requested));
+      session = create_session(std::move(requested), checked.endpoint);
     } catch (const std::exception& e) {
       p2p::log::error(component, "creating a session handler failed: {}", e.what());
       session = nullptr;
+    }
+    if (!session && !checked.endpoint.empty()) {
+      // The endpoint went away while the body was read.
+      if (auto missing = config.endpoint_check(checked.endpoint)) {
+        error.status = 404;
+        error.message = std::move(*missing);
+        co_return co_await write_error(conn, error, &checked, version, keep_alive);
+      }
     }
     if (!session) {
       error.status = 500;
@@ -952,8 +979,8 @@ task<bool> server_impl::serve_post(connection& conn, beast::flat_buffer& buffer,
       error.message = "Internal error: the gateway could not start an MCP session";
       co_return co_await write_error(conn, error, &checked, version, keep_alive);
     }
-    p2p::log::info(component, "session {} started (protocol {})", session->short_id(),
-                   session->version_);
+    p2p::log::info(component, "session {} started (protocol {}{}{})", session->short_id(), session->version_,
+                   checked.endpoint.empty() ? "" : ", endpoint ", checked.endpoint);
   }
   session_use use_new(body.body.is_initialize ? session : nullptr);
 

@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -92,6 +93,9 @@ class client_session {
   // The protocol version: initialize's result protocolVersion once answered, before that
   // the version the client asked for (fallback "2025-03-26").
   virtual const std::string& protocol_version() const noexcept = 0;
+  // The sub-endpoint the session was started on (http_server_config::endpoint_check):
+  // "files" for <path>/files, empty for <path>. Requests of the session must use it.
+  virtual const std::string& endpoint() const noexcept = 0;
 
   // Queues a server-initiated request or notification for the client's standalone SSE
   // stream (HTTP GET). Messages are delivered in order on the open stream, or on the
@@ -151,6 +155,14 @@ struct http_server_config {
   duration shutdown_grace = std::chrono::seconds(2);  // then in-flight work is cancelled
 
   std::vector<std::string> extra_allowed_hosts;  // Host/Origin names besides loopback
+
+  // Sub-endpoints: when set, <path>/<name> (one percent-encoded path segment) is an MCP
+  // endpoint too, and sessions remember theirs (client_session::endpoint(); the handler
+  // factory decides what the session shows). Called before every request to <path>/<name>
+  // with the decoded name: nullopt when the endpoint exists, else the sentence of the 404
+  // answer (what is there instead; a session of that endpoint named by the request is
+  // closed, closed_by_server). Unset: only <path>.
+  std::function<std::optional<std::string>(std::string_view name)> endpoint_check;
   std::vector<std::string> protocol_versions = default_protocol_versions();
 };
 

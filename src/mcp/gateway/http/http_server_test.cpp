@@ -541,6 +541,80 @@ TEST(HttpServer, OversizedBodies) {
   });
 }
 
+TEST(HttpServer, SubEndpointsAreCheckedAndSessionsKeepTheirs) {
+  http_server_config config;
+  bool files_there = true;
+  config.endpoint_check = [&files_there](std::string_view name) -> std::optional<std::string> {
+    if ((name == "files" && files_there) || name == "my server") return std::nullopt;
+    return "Not Found: no server '" + std::string(name) + "' here";
+  };
+  with_server(config, [&files_there](fixture& f) -> task<void> {
+    auto at = [](request req, const char* target) {
+      req.target(target);
+      return req;
+    };
+    response res = co_await roundtrip(f.port, at(f.post(initialize_request()), "/mcp/files"));
+    require(res.result() == http::status::ok, "initialize at /mcp/files answered 200");
+    const std::string files(res["Mcp-Session-Id"]);
+    require(f.log.sessions.size() == 1, "one handler created");
+    EXPECT_EQ(f.log.sessions[0]->endpoint(), "files");
+
+    res = co_await roundtrip(f.port, at(f.post(initialize_request()), "/mcp/my%20server"));
+    require(res.result() == http::status::ok, "initialize at a percent-encoded name answered 200");
+    require(f.log.sessions.size() == 2, "two handlers created");
+    EXPECT_EQ(f.log.sessions[1]->endpoint(), "my server");
+
+    res = co_await roundtrip(f.port, f.post(initialize_request()));
+    require(res.result() == http::status::ok, "initialize at /mcp answered 200");
+    const std::string plain(res["Mcp-Session-Id"]);
+    require(f.log.sessions.size() == 3, "three handlers created");
+    EXPECT_EQ(f.log.sessions[2]->endpoint(), "");
+
+    // An endpoint that does not exist: 404 with the checker's sentence, no session.
+    res = co_await roundtrip(f.port, at(f.post(initialize_request()), "/mcp/nope"));
+    EXPECT_EQ(res.result(), http::status::not_found);
+    EXPECT_EQ(error_message(res), "Not Found: no server 'nope' here");
+    EXPECT_EQ(f.server.session_count(), 3u);
+
+    // A session answers only at the endpoint it was started on.
+    res = co_await roundtrip(f.port, at(f.post(jsonrpc::make_request(2, "tools/list"), files), "/mcp/files"));
+    EXPECT_EQ(res.result(), http::status::ok);
+    res = co_await roundtrip(f.port, f.post(jsonrpc::make_request(3, "tools/list"), files));
+    EXPECT_EQ(res.result(), http::status::not_found);
+    EXPECT_NE(error_message(res).find("another MCP endpoint"), std::string::npos);
+    res = co_await roundtrip(f.port, at(f.post(jsonrpc::make_request(4, "tools/list"), plain), "/mcp/files"));
+    EXPECT_EQ(res.result(), http::status::not_found);
+    res = co_await roundtrip(f.port, at(f.bare(http::verb::delete_, files), "/mcp/nope"));
+    EXPECT_EQ(res.result(), http::status::not_found);
+    EXPECT_EQ(f.server.session_count(), 3u);
+    res = co_await roundtrip(f.port, at(f.bare(http::verb::delete_, files), "/mcp/files"));
+    EXPECT_EQ(res.result(), http::status::ok);
+    EXPECT_EQ(f.server.session_count(), 2u);
+
+    // The endpoint goes away: its session's next request gets the 404 and ends it.
+    res = co_await roundtrip(f.port, at(f.post(initialize_request()), "/mcp/files"));
+    require(res.result() == http::status::ok, "initialize at /mcp/files again answered 200");
+    const std::string files2(res["Mcp-Session-Id"]);
+    EXPECT_EQ(f.server.session_count(), 3u);
+    files_there = false;
+    res = co_await roundtrip(f.port, at(f.post(jsonrpc::make_request(5, "tools/list"), files2), "/mcp/files"));
+    EXPECT_EQ(res.result(), http::status::not_found);
+    EXPECT_EQ(error_message(res), "Not Found: no server 'files' here");
+    EXPECT_EQ(f.server.session_count(), 2u);
+    require(!f.log.closes.empty(), "the handler heard of the close");
+    EXPECT_EQ(f.log.closes.back(), close_reason::closed_by_server);
+  });
+
+  // Without a checker there are no sub-endpoints.
+  with_server({}, [](fixture& f) -> task<void> {
+    request req = f.post(initialize_request());
+    req.target("/mcp/files");
+    const response res = co_await roundtrip(f.port, std::move(req));
+    EXPECT_EQ(res.result(), http::status::not_found);
+    EXPECT_EQ(f.server.session_count(), 0u);
+  });
+}
+
 TEST(HttpServer, DeleteEndsTheSession) {
   with_server({}, [](fixture& f) -> task<void> {
     const std::string session = co_await initialize(f);

@@ -219,9 +219,24 @@ head_outcome check_head(const request_head& head, const check_config& config) {
   }
 
   const std::string_view path = head.target.substr(0, head.target.find('?'));
-  if (path != config.path) {
+  const auto sub_path = sub_path_of(path, config.path);
+  if (!sub_path || (!sub_path->empty() && (!config.sub_endpoints || sub_path->find('/') != std::string_view::npos))) {
     return reject(make_error(404, "Not Found: there is no MCP endpoint at " + shown(path) +
-                                      "; the MCP endpoint is " + config.path));
+                                      "; the MCP endpoint is " + config.path +
+                                      (config.sub_endpoints ? ", and " + config.path + "/<name> for one server"
+                                                            : std::string())));
+  }
+  if (!sub_path->empty()) {
+    auto name = percent_decode(*sub_path);
+    const bool printable = name && std::all_of(name->begin(), name->end(), [](char c) {
+      return static_cast<unsigned char>(c) >= 0x20 && c != 0x7f;
+    });
+    if (!printable || name->size() > max_endpoint_name) {
+      return reject(make_error(400, "Bad Request: the endpoint name in " + shown(path) +
+                                        " is not valid (bad %-encoding, control characters, or over " +
+                                        std::to_string(max_endpoint_name) + " bytes)"));
+    }
+    checked.endpoint = std::move(*name);
   }
 
   switch (head.method) {
@@ -368,6 +383,38 @@ body_outcome check_body(std::string_view body, const checked_head& head,
                                   "protocol version 2025-03-26, this session uses " +
                                       checked.protocol_version +
                                       "; send one message per POST"));
+  }
+  return out;
+}
+
+std::optional<std::string_view> sub_path_of(std::string_view target, std::string_view path) {
+  if (!target.starts_with(path)) return std::nullopt;
+  const std::string_view rest = target.substr(path.size());
+  if (rest.empty()) return rest;
+  if (rest.front() != '/' || rest.size() == 1) return std::nullopt;
+  return rest.substr(1);
+}
+
+std::optional<std::string> percent_decode(std::string_view text) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '%') {
+      out += text[i];
+      continue;
+    }
+    if (i + 2 >= text.size()) return std::nullopt;
+    const int high = hex(text[i + 1]);
+    const int low = hex(text[i + 2]);
+    if (high < 0 || low < 0) return std::nullopt;
+    out += static_cast<char>(high * 16 + low);
+    i += 2;
   }
   return out;
 }

@@ -80,6 +80,9 @@ json error_body(const http_error& error);
 
 struct check_config {
   std::string path = std::string(default_path);
+  // Also accept "<path>/<name>": one more path segment, percent-decoded into
+  // checked_head::endpoint (a sub-endpoint; which names exist is the shell's business).
+  bool sub_endpoints = false;
   std::size_t max_body_size = 4 * 1024 * 1024;
   bool enable_get_stream = true;
   // Host names accepted in Host and Origin besides localhost, 127.0.0.1 and [::1]
@@ -93,6 +96,8 @@ enum class request_kind { post, get, delete_, preflight };
 
 struct checked_head {
   request_kind kind = request_kind::post;
+  // The sub-endpoint: the percent-decoded segment after "<path>/"; empty for <path> itself.
+  std::string endpoint;
   std::string session_id;        // empty when the header was absent
   std::string protocol_version;  // empty when the header was absent
   bool accepts_json = true;      // Accept allows application/json
@@ -111,7 +116,9 @@ struct head_outcome {
 // Checks everything decidable before the body is read, in this order:
 //   Host missing (400) / repeated (400) / not a loopback name (403);
 //   Origin repeated or not http(s)://loopback[:port] (403);
-//   path (404); method (405 with Allow; OPTIONS is a CORS preflight; GET 405 when the
+//   path (404; with sub_endpoints also <path>/<segment>: 404 for an empty segment or more
+//   segments, 400 for bad percent-encoding or a decoded segment with control characters
+//   or over max_endpoint_name bytes); method (405 with Allow; OPTIONS is a CORS preflight; GET 405 when the
 //   standalone stream is disabled);
 //   Mcp-Session-Id repeated (400); GET and DELETE: Mcp-Session-Id missing (400),
 //   MCP-Protocol-Version unsupported (400), GET: Accept without text/event-stream (406);
@@ -150,6 +157,15 @@ body_outcome check_body(std::string_view body, const checked_head& head,
                         const body_context& context, const check_config& config);
 
 // ---- pieces, exposed for tests ----
+
+// Longest sub-endpoint name accepted (decoded).
+inline constexpr std::size_t max_endpoint_name = 256;
+// The path part of a request-target relative to `path`: nullopt when it is neither
+// `path` nor `path` + "/" + something; else "" for `path` itself, or the rest after the
+// slash, still percent-encoded ("/mcp/a%20b" -> "a%20b").
+std::optional<std::string_view> sub_path_of(std::string_view target, std::string_view path);
+// "%XX"-decodes `text`; nullopt when a "%" is not followed by two hex digits.
+std::optional<std::string> percent_decode(std::string_view text);
 
 // Whether an Accept header value allows `media_type` ("type/subtype"): a media range
 // equal to it, "type/*" or "*/*", with q > 0. An absent header allows everything.

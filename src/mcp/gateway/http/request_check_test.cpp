@@ -157,6 +157,65 @@ TEST(CheckHead, PathAndMethod) {
   EXPECT_EQ(outcome.error->allow, "POST, DELETE, OPTIONS");
 }
 
+TEST(CheckHead, SubEndpoints) {
+  check_config config;
+  auto head = post_head();
+  head.target = "/mcp/k3Xq9a_files";
+  EXPECT_EQ(status_of(check_head(head, config)), 404u) << "off unless enabled";
+
+  config.sub_endpoints = true;
+  auto outcome = check_head(head, config);
+  ASSERT_FALSE(outcome.error) << outcome.error->message;
+  EXPECT_EQ(outcome.head.endpoint, "k3Xq9a_files");
+
+  head.target = "/mcp/local_my%20server?x=1";
+  outcome = check_head(head, config);
+  ASSERT_FALSE(outcome.error) << outcome.error->message;
+  EXPECT_EQ(outcome.head.endpoint, "local_my server");
+
+  head.target = "/mcp";
+  outcome = check_head(head, config);
+  ASSERT_FALSE(outcome.error);
+  EXPECT_EQ(outcome.head.endpoint, "");
+
+  for (std::string_view target : {"/mcp/", "/mcp/a/b", "/mcpx", "/mcp//a", "/other/a"}) {
+    head.target = target;
+    outcome = check_head(head, config);
+    EXPECT_EQ(status_of(outcome), 404u) << target;
+    if (outcome.error) {
+      EXPECT_NE(outcome.error->message.find("/mcp/<name>"), std::string::npos) << target;
+    }
+  }
+  const std::string too_long = "/mcp/" + std::string(max_endpoint_name + 1, 'a');
+  for (std::string_view target : {std::string_view("/mcp/a%2"), std::string_view("/mcp/a%zz"),
+                                  std::string_view("/mcp/a%0Ab"), std::string_view(too_long)}) {
+    head.target = target;
+    EXPECT_EQ(status_of(check_head(head, config)), 400u) << target;
+  }
+  // The other rules still apply to sub-endpoints.
+  head = post_head();
+  head.target = "/mcp/a";
+  head.host = "evil.example:7469";
+  EXPECT_EQ(status_of(check_head(head, config)), 403u);
+  auto get = get_head();
+  get.target = "/mcp/a";
+  get.session_id.reset();
+  EXPECT_EQ(status_of(check_head(get, config)), 400u);
+}
+
+TEST(CheckHead, PercentDecoding) {
+  EXPECT_EQ(percent_decode("a%20b%2Fc%2f"), "a b/c/");
+  EXPECT_EQ(percent_decode(""), "");
+  EXPECT_FALSE(percent_decode("%"));
+  EXPECT_FALSE(percent_decode("%4"));
+  EXPECT_FALSE(percent_decode("%g0"));
+  EXPECT_EQ(sub_path_of("/mcp", "/mcp"), "");
+  EXPECT_EQ(sub_path_of("/mcp/x", "/mcp"), "x");
+  EXPECT_FALSE(sub_path_of("/mcp/", "/mcp"));
+  EXPECT_FALSE(sub_path_of("/mcpx", "/mcp"));
+  EXPECT_FALSE(sub_path_of("/mc", "/mcp"));
+}
+
 TEST(CheckHead, GetAndDelete) {
   check_config config;
   auto head = get_head();
