@@ -2,6 +2,7 @@
 
 #include "node.hpp"
 
+#include "mcp/gateway/client/gateway_url.hpp"
 #include "mcp/gateway/client/http_client.hpp"
 #include "mcp/gateway/client/stdio_bridge.hpp"
 
@@ -291,8 +292,9 @@ task<std::optional<int>> call_tool(client::http_client& http, const gateway_look
 }  // namespace
 
 int run_stdio(const client_options& options) {
-  const gateway_lookup lookup = find_gateway(options);
+  gateway_lookup lookup = find_gateway(options);
   if (!lookup.url && lookup.status == 2) return fail(lookup.problem, 2);
+  if (lookup.url && options.server) lookup.url = client::server_endpoint(*lookup.url, *options.server);
   // A client that goes away closes our output: writing must fail, not kill us.
   ::signal(SIGPIPE, SIG_IGN);
   client::bridge_options bridge_options;

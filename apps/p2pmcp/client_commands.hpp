@@ -17,12 +17,14 @@ namespace p2pmcp {
 struct client_options {
   std::filesystem::path home;              // the node's directory (holds node.json)
   std::optional<std::string> gateway_url;  // --gateway-url: overrides node.json
+  std::optional<std::string> server;       // stdio --server: one server's endpoint
   bool json = false;                       // --json
 };
 
 // Bridges standard input/output (MCP stdio transport) to the node's gateway until input
 // ends (0) or the node goes away (1). SIGINT/SIGTERM end it like end of input. With no
 // node to talk to, it answers the client's first request with the reason and exits 1.
+// With `server`, to that server's single-server endpoint (<gateway>/<server>).
 int run_stdio(const client_options& options);
 
 // Prints the node's tools: a table of name and the first line of the description, or

@@ -82,6 +82,9 @@ Options:
   --timeout SECONDS      ping/identify/perf: overall limit [default 30; perf 300]
   --gateway-url URL      stdio/tools/call/peers/status: the node's gateway [default: read
                          from HOME/node.json, written by the running node]
+  --server NAME          stdio: only this server of the network, shown as the server
+                         itself (its own tool names); NAME is <alias>_<server> as in
+                         the gateway's names, e.g. local_files or k3Xq9a_everything
   --json                 tools/call/peers/status/identify/perf/ping: print JSON
   --log-level LEVEL      trace, debug, info, warn, error, off [default: info for up,
                          warn otherwise; env P2PMCP_LOG]
@@ -109,6 +112,7 @@ struct options {
   std::optional<std::string> gateway;
   bool no_gateway = false;
   std::optional<std::string> gateway_url;
+  std::optional<std::string> server;  // stdio --server
   int count = 4;
   std::uint64_t upload = 64ull << 20;
   std::uint64_t download = 64ull << 20;
@@ -161,6 +165,7 @@ options parse_arguments(int argc, char** argv) {
     else if (a == "--gateway") o.gateway = value();
     else if (a == "--no-gateway") o.no_gateway = true;
     else if (a == "--gateway-url") o.gateway_url = value();
+    else if (a == "--server") o.server = value();
     else if (a == "--count") o.count = parse_int(value(), a, 1, 1000000);
     else if (a == "--upload") o.upload = parse_size(value(), a);
     else if (a == "--download") o.download = parse_size(value(), a);
@@ -553,6 +558,8 @@ int dispatch(const options& o) {
     client_options c;
     c.home = home_directory(o);
     c.gateway_url = o.gateway_url;
+    c.server = o.server;
+    if (o.server && o.command != "stdio") throw usage_error("--server is an option of p2pmcp stdio only");
     c.json = o.json;
     if (o.command == "stdio") {
       if (!o.positional.empty()) throw usage_error("stdio takes no arguments");

@@ -95,6 +95,7 @@ std::optional<std::string> mcp_node::open_gateway() {
   config.address = s.gateway_host;
   config.port = s.gateway_port;
   config.max_body_size = s.max_message_bytes;
+  mcp::hub::route_endpoints(config, hub_);  // /mcp/<alias>_<server>: one server as itself
   auto server = mcp::gateway::http_server::open(node_.host().executor(), config, mcp::hub::make_http_front(hub_), clock_,
                                                 random_);
   if (!server) {

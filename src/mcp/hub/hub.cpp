@@ -107,6 +107,10 @@ task<void> hub::remove_upstream(upstream& up) {
   if (it == entries_.end()) co_return;
   entries_.erase(it);
   index_dirty_ = true;
+  // Sessions that show only `up` (the peer hop, single-server endpoints) have nothing left
+  // to show, and must not touch it once it is gone.
+  for (session* s : sessions_)
+    if (s->options_.only == &up) s->close();
   catalogue_changed(&up);
   auto reader = readers_.find(&up);
   if (reader == readers_.end()) co_return;

@@ -110,7 +110,8 @@ class hub {
   // leave the gateway's list while it is unavailable (a disconnected peer), instead of
   // staying listed with calls failing clearly (a local server restarting).
   void add_upstream(upstream& up, std::string prefix, bool hide_when_unavailable = false);
-  // Forgets `up`: sessions that saw it get tools/list_changed; completes once the hub's
+  // Forgets `up`: sessions that saw it get tools/list_changed, sessions that showed only
+  // it are closed (their requests fail with "the session is closed"); completes once the hub's
   // reader and watcher of `up` have ended. Requests in flight to it are the upstream's to
   // finish (it fails them when it stops).
   task<void> remove_upstream(upstream& up);

@@ -1,6 +1,8 @@
 // The hub against fake upstreams (scripted in process) and recording clients: routing by
 // name and URI, progress and server-to-client requests through the hop, cancellation,
-// list_changed, the peer hop's transparency and refusal, and the newline stream shell.
+// list_changed, the peer hop's transparency and refusal, the gateway's endpoints
+// (http_front: /mcp and /mcp/<prefix>), and the newline stream shell.
+#include "mcp/hub/http_front.hpp"
 #include "mcp/hub/hub.hpp"
 #include "mcp/hub/naming.hpp"
 #include "mcp/hub/stream_session.hpp"
@@ -587,6 +589,124 @@ task<void> write_line(p2p::stream& s, const json& message) {
   const std::string line = message.dump() + "\n";
   auto written = co_await s.write(p2p::as_bytes(line));
   EXPECT_TRUE(written);
+}
+
+// The transport's side of a session, for the HTTP front's factory.
+struct fake_client_session final : gateway::client_session {
+  explicit fake_client_session(std::string endpoint) : endpoint_(std::move(endpoint)) {}
+  const std::string& id() const noexcept override { return id_; }
+  const std::string& protocol_version() const noexcept override { return version_; }
+  const std::string& endpoint() const noexcept override { return endpoint_; }
+  bool post_to_client(json message) override {
+    posted.push_back(std::move(message));
+    return true;
+  }
+  bool has_standalone_stream() const noexcept override { return false; }
+  void close() override {}
+  std::vector<json> posted;
+
+ private:
+  std::string id_ = "0123456789abcdef0123456789abcdef";
+  std::string version_ = "2025-11-25";
+  std::string endpoint_;
+};
+
+// One request's answer through a handler (JSON only: no stream).
+struct answer_channel final : gateway::response_channel {
+  bool can_stream() const noexcept override { return false; }
+  task<p2p::result<void>> send(json) override { co_return p2p::errc::closed; }
+  task<p2p::result<void>> respond(json r) override {
+    response = std::move(r);
+    co_return p2p::result<void>{};
+  }
+  json response;
+};
+
+task<json> ask(gateway::session_handler& handler, json message) {
+  answer_channel channel;
+  co_await handler.on_message(std::move(message), channel);
+  co_return channel.response;
+}
+
+#define ASK(result, handler, id, method, params_text)      \
+  json result;                                              \
+  {                                                         \
+    json message_ = request(id, method, J(params_text));    \
+    result = co_await ask(handler, std::move(message_));    \
+  }
+
+std::vector<std::string> tool_names(const json& response) {
+  std::vector<std::string> names;
+  for (const auto& t : response["result"]["tools"]) names.push_back(t["name"]);
+  return names;
+}
+
+TEST(http_front, a_sub_endpoint_shows_one_upstream_as_itself_and_unknown_names_are_refused) {
+  with_hub([](asio::any_io_executor ex, hub& h) -> task<void> {
+    fake_upstream a(ex, "everything"), b(ex, "memory");
+    a.set_tools({tool("echo")});
+    b.set_tools({tool("read_graph")});
+    a.on_request = [&](std::string method, json params) -> task<rpc_result<json>> {
+      json result = json::object();
+      result["method"] = method;
+      result["name"] = params.value("name", "");
+      co_return result;
+    };
+    h.add_upstream(a, "k3Xq9a_everything", true);
+    h.add_upstream(b, "local_memory");
+
+    EXPECT_FALSE(check_endpoint(h, "k3Xq9a_everything", "/mcp"));
+    EXPECT_FALSE(check_endpoint(h, "local_memory", "/mcp"));
+    const auto missing = check_endpoint(h, "k3Xq9a_everything_echo", "/mcp");
+    EXPECT_TRUE(missing.has_value());
+    if (missing) {
+      EXPECT_NE(missing->find("no MCP server named 'k3Xq9a_everything_echo'"), std::string::npos) << *missing;
+      EXPECT_NE(missing->find("/mcp/k3Xq9a_everything, /mcp/local_memory"), std::string::npos) << *missing;
+    }
+    gateway::http_server_config config;
+    config.path = "/x";
+    route_endpoints(config, h);
+    EXPECT_TRUE(static_cast<bool>(config.endpoint_check));
+    if (config.endpoint_check) {
+      EXPECT_FALSE(config.endpoint_check("local_memory"));
+      EXPECT_NE(config.endpoint_check("nope").value_or("").find("/x/local_memory"), std::string::npos);
+    }
+
+    auto factory = make_http_front(h);
+    fake_client_session single_client("k3Xq9a_everything"), all_client(""), unknown_client("nope");
+    EXPECT_FALSE(factory(unknown_client)) << "no handler for an unknown endpoint (the transport answers 404)";
+    auto single = factory(single_client);
+    auto all = factory(all_client);
+
+    // The single-server endpoint: the server's own serverInfo, names and calls.
+    ASK(init, *single, 1, "initialize", R"({"protocolVersion": "2025-11-25", "capabilities": {}})");
+    EXPECT_EQ(init["result"]["serverInfo"]["name"], "fake");
+    ASK(listed, *single, 2, "tools/list", "{}");
+    EXPECT_EQ(tool_names(listed), (std::vector<std::string>{"echo"}));
+    ASK(called, *single, 3, "tools/call", R"({"name": "echo"})");
+    EXPECT_EQ(called["result"]["name"], "echo");
+
+    // The aggregated endpoint: the gateway, every server, prefixed names.
+    ASK(init_all, *all, 1, "initialize", R"({"protocolVersion": "2025-11-25", "capabilities": {}})");
+    EXPECT_EQ(init_all["result"]["serverInfo"]["name"], "p2pmcp");
+    ASK(listed_all, *all, 2, "tools/list", "{}");
+    EXPECT_EQ(tool_names(listed_all),
+              (std::vector<std::string>{"k3Xq9a_everything_echo", "local_memory_read_graph"}));
+
+    // The server leaves the hub: its single-server sessions close, the aggregated one stays.
+    co_await h.remove_upstream(a);
+    ASK(after, *single, 4, "tools/list", "{}");
+    EXPECT_EQ(after["error"]["message"], "the session is closed");
+    EXPECT_TRUE(check_endpoint(h, "k3Xq9a_everything", "/mcp").has_value());
+    ASK(listed_after, *all, 3, "tools/list", "{}");
+    EXPECT_EQ(tool_names(listed_after), (std::vector<std::string>{"local_memory_read_graph"}));
+
+    single->on_close(gateway::close_reason::deleted);
+    all->on_close(gateway::close_reason::deleted);
+    single.reset();
+    all.reset();
+    co_await h.remove_upstream(b);
+  });
 }
 
 TEST(stream_session, serves_a_peer_over_newline_delimited_json_rpc) {

@@ -109,4 +109,36 @@ p2p::result<gateway_url> parse_url(std::string_view text, std::string* why) {
   return url;
 }
 
+gateway_url server_endpoint(const gateway_url& base, std::string_view name) {
+  static constexpr char digits[] = "0123456789ABCDEF";
+  std::string segment = "/";
+  for (const char c : name) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (std::isalnum(byte) || c == '-' || c == '.' || c == '_' || c == '~') {
+      segment += c;
+    } else {
+      segment += '%';
+      segment += digits[byte >> 4];
+      segment += digits[byte & 0xf];
+    }
+  }
+  auto insert_at = [&](std::string& text, std::size_t query) {
+    if (query == std::string::npos) query = text.size();
+    // A path that ends in "/" ("/", "/mcp/") takes the name without another slash.
+    text.insert(query, query > 0 && text[query - 1] == '/' ? segment.substr(1) : segment);
+  };
+  gateway_url url = base;
+  insert_at(url.target, url.target.find('?'));
+  const auto scheme_end = url.text.find("://");
+  const auto path_start = url.text.find_first_of("/?", scheme_end == std::string::npos ? 0 : scheme_end + 3);
+  if (path_start == std::string::npos) {
+    url.text += segment;
+  } else if (url.text[path_start] == '?') {
+    url.text.insert(path_start, segment);
+  } else {
+    insert_at(url.text, url.text.find('?', path_start));
+  }
+  return url;
+}
+
 }  // namespace mcp::gateway::client

@@ -27,4 +27,9 @@ struct gateway_url {
 // and what a valid URL looks like in `*why` when given.
 p2p::result<gateway_url> parse_url(std::string_view text, std::string* why = nullptr);
 
+// The URL of one server's endpoint under the gateway URL `base`: "/<name>" appended to
+// its path (before any query), `name` percent-encoded (everything but A-Z a-z 0-9 - . _ ~):
+// http://127.0.0.1:7469/mcp + "k3Xq9a_files" -> http://127.0.0.1:7469/mcp/k3Xq9a_files.
+gateway_url server_endpoint(const gateway_url& base, std::string_view name);
+
 }  // namespace mcp::gateway::client

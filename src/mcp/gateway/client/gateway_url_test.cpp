@@ -16,6 +16,29 @@ TEST(GatewayUrl, ParsesTheGatewayDefault) {
   EXPECT_EQ(url->target, "/mcp");
 }
 
+TEST(GatewayUrl, ServerEndpoints) {
+  auto base = parse_url("http://127.0.0.1:7469/mcp");
+  ASSERT_TRUE(base);
+  auto url = server_endpoint(*base, "k3Xq9a_files");
+  EXPECT_EQ(url.target, "/mcp/k3Xq9a_files");
+  EXPECT_EQ(url.text, "http://127.0.0.1:7469/mcp/k3Xq9a_files");
+  EXPECT_EQ(url.host_header, "127.0.0.1:7469");
+  url = server_endpoint(*base, "local_my server/é");
+  EXPECT_EQ(url.target, "/mcp/local_my%20server%2F%C3%A9");
+
+  base = parse_url("http://localhost:80/mcp/?x=1");
+  ASSERT_TRUE(base);
+  url = server_endpoint(*base, "a");
+  EXPECT_EQ(url.target, "/mcp/a?x=1");
+  EXPECT_EQ(url.text, "http://localhost:80/mcp/a?x=1");
+
+  base = parse_url("http://127.0.0.1:9");
+  ASSERT_TRUE(base);
+  url = server_endpoint(*base, "a");
+  EXPECT_EQ(url.target, "/a");
+  EXPECT_EQ(url.text, "http://127.0.0.1:9/a");
+}
+
 TEST(GatewayUrl, Variants) {
   auto url = parse_url("HTTP://localhost:8080/a/b?x=1#frag");
   ASSERT_TRUE(url);
