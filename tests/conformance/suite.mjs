@@ -146,9 +146,13 @@ export function describeVerdicts(verdictMap) {
 }
 
 /**
- * A Streamable HTTP proxy on 127.0.0.1 (port 0) in front of the aggregated gateway that
- * maps one server's own names to the names the gateway gives them — so the suite, which
- * asks for fixed names (`test_simple_text`, `test://static-text`), finds them there:
+ * A Streamable HTTP proxy on 127.0.0.1 (port 0) in front of a gateway endpoint. It keeps
+ * the Mcp-Session-Id of every session started through it, so that `endSessions()` can
+ * end them with DELETE after a run of the suite (which never does): runs against one node
+ * then do not add up to the gateway's session limit. With `prefix` (for the aggregated
+ * endpoint) it also maps one server's own names to the names the gateway gives them — so
+ * the suite, which asks for fixed names (`test_simple_text`, `test://static-text`), finds
+ * them there:
  *   client -> gateway: tools/call and prompts/get `name`, completion/complete `ref.name`
  *     get `<prefix>_`; resources/read|subscribe|unsubscribe `uri` and a ref/resource `uri`
  *     get `p2pmcp://<prefix>/`;
@@ -157,16 +161,18 @@ export function describeVerdicts(verdictMap) {
  *     left out), and so do `uri`s of notifications/resources/updated.
  * Nothing else is changed (result contents, embedded resources, headers but Host/Origin
  * pointing at the proxy, which are pointed at the gateway). SSE streams are rewritten
- * event by event as they arrive. Returns {url, close()}.
+ * event by event as they arrive. Returns {url, endSessions(), close()}.
  */
-export async function startRenamingProxy(gatewayUrl, prefix) {
+export async function startProxy(gatewayUrl, prefix) {
   const target = new URL(gatewayUrl);
   const namePrefix = `${prefix}_`;
   const uriPrefix = `p2pmcp://${prefix}/`;
+  const sessions = new Set();
   let proxyHost;
 
   const toGateway = (message) => {
     const params = message?.params;
+    if (prefix === undefined) return message;
     if (!params || typeof message.method !== "string") return message;
     if ((message.method === "tools/call" || message.method === "prompts/get") && typeof params.name === "string")
       params.name = namePrefix + params.name;
@@ -185,6 +191,7 @@ export async function startRenamingProxy(gatewayUrl, prefix) {
       .map((item) => ({ ...item, [field]: item[field].slice(start.length) }));
 
   const toClient = (message) => {
+    if (prefix === undefined) return message;
     const result = message?.result;
     if (result && typeof result === "object") {
       if (Array.isArray(result.tools)) result.tools = strip(result.tools, "name", namePrefix);
@@ -232,6 +239,7 @@ export async function startRenamingProxy(gatewayUrl, prefix) {
   });
 
   const forward = (reply, response) => {
+    if (reply.headers["mcp-session-id"]) sessions.add(reply.headers["mcp-session-id"]);
     const type = reply.headers["content-type"] ?? "";
     const headers = { ...reply.headers };
     if (type.includes("text/event-stream")) {
@@ -267,8 +275,23 @@ export async function startRenamingProxy(gatewayUrl, prefix) {
     server.listen(0, "127.0.0.1", resolve);
   });
   proxyHost = `127.0.0.1:${server.address().port}`;
+  const endSession = (id) => new Promise((resolve) => {
+    const request = http.request(
+      { host: target.hostname, port: target.port, path: target.pathname, method: "DELETE",
+        headers: { host: target.host, "mcp-session-id": id } },
+      (reply) => reply.resume().on("end", resolve));
+    request.on("error", resolve); // gone already: nothing to end
+    request.end();
+  });
   return {
     url: `http://${proxyHost}${target.pathname}`,
+    /** Ends (DELETE) every session started through the proxy so far; resolves when done. */
+    endSessions: async () => {
+      const ids = [...sessions];
+      sessions.clear();
+      await Promise.all(ids.map(endSession));
+      return ids.length;
+    },
     close: () => new Promise((resolve) => {
       server.close(resolve);
       server.closeAllConnections();
