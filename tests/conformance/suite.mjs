@@ -88,6 +88,37 @@ export function verdicts(runs) {
   return result;
 }
 
+// Details that differ between any two endpoints by nature: where the suite connected
+// (URLs, Host and Origin headers with their ports), whole HTTP bodies of the
+// DNS-rebinding probes (session-specific), and whether POSTs were answered with SSE or
+// JSON (transportChoiceChecks).
+const volatileDetails = new Set(["serverUrl", "url", "hostHeader", "originHeader", "body", "headers",
+                                 "contentTypes", "numSseStreams"]);
+
+/**
+ * What each check reports beyond its status (`details`: the results the suite got, such
+ * as a tool's content or an elicitation's schema), as JSON text in member order, keyed
+ * like verdicts(); exchange logs, SSE checks and volatile members left out. Equal texts
+ * mean the server's answers reached the suite unchanged, member order included.
+ */
+export function detailTexts(runs) {
+  const result = new Map();
+  for (const { suite, scenarios } of runs) {
+    for (const [scenario, checks] of scenarios) {
+      const seen = new Map();
+      for (const check of checks) {
+        if (exchangeLog.has(check.id) || check.details === undefined) continue;
+        const count = (seen.get(check.id) ?? 0) + 1;
+        seen.set(check.id, count);
+        const key = `${suite}/${scenario}/${check.id}${count > 1 ? `#${count}` : ""}`;
+        if (isTransportChoice(key)) continue;
+        result.set(key, JSON.stringify(check.details, (name, value) => (volatileDetails.has(name) ? undefined : value)));
+      }
+    }
+  }
+  return result;
+}
+
 /** Counts of each status: {SUCCESS: n, FAILURE: n, ...}. */
 export function tally(verdictMap) {
   const counts = {};
