@@ -23,7 +23,7 @@
 
 namespace mcp::builtin {
 
-using json = nlohmann::json;
+using json = mcp::json;
 using server::rpc_error;
 using server::rpc_result;
 using server::server_message;

@@ -31,7 +31,7 @@
 #include "p2p/core/signal.hpp"
 #include "p2p/core/task_group.hpp"
 
-#include <nlohmann/json.hpp>
+#include "mcp/jsonrpc/json.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 
@@ -46,7 +46,7 @@
 
 namespace mcp::hub {
 
-using json = nlohmann::json;
+using json = mcp::json;
 using p2p::duration;
 using p2p::task;
 using server::rpc_error;

@@ -343,6 +343,50 @@ TEST(hub, sampling_request_reaches_the_calling_client_and_its_answer_the_server)
   });
 }
 
+TEST(hub, member_order_passes_through_in_both_directions) {
+  with_hub([](asio::any_io_executor ex, hub& h) -> task<void> {
+    // Not alphabetical on purpose: a sorted JSON type would reorder every one of these.
+    const std::string schema_text =
+        R"({"type":"object","properties":{"zeta":{"type":"string"},"alpha":{"type":"number"},"mid":{"type":"boolean"}},"required":["zeta"]})";
+    const std::string form_text =
+        R"({"message":"Who?","requestedSchema":{"type":"object","properties":{"name":{"type":"string"},"age":{"type":"integer"},"email":{"type":"string"}}}})";
+    const std::string reply_text = R"({"action":"accept","content":{"name":"Ada","age":36,"email":"a@b.c"}})";
+    fake_upstream a(ex, "forms");
+    json listed_tool = J(R"({"name": "ask", "title": "Ask", "description": "d"})");
+    listed_tool["inputSchema"] = json::parse(schema_text);
+    a.set_tools({listed_tool});
+    a.on_request = [&](std::string, json) -> task<rpc_result<json>> {
+      json form = jsonrpc::make_request(8, "elicitation/create", json::parse(form_text));
+      a.push(std::move(form));
+      co_await a.wait_for_responses(1);
+      json result = J(R"({"content": []})");
+      co_return result;
+    };
+    h.add_upstream(a, "local_forms");
+    recording_client client(ex);
+    auto s = h.open_session(client, {});
+    CALL(init, *s, 1, "initialize", R"({"capabilities": {"elicitation": {}}})");
+    CALL(listed, *s, 2, "tools/list", "{}");
+    EXPECT_EQ(listed["result"]["tools"][0]["inputSchema"].dump(), schema_text);
+    EXPECT_EQ(listed["result"]["tools"][0].dump(),
+              R"({"name":"local_forms_ask","title":"Ask","description":"d","inputSchema":)" + schema_text + "}");
+
+    recording_reply reply(ex);
+    p2p::task_group calls(ex);
+    json message = request(3, "tools/call", J(R"({"name": "local_forms_ask", "arguments": {"b": 1, "a": 2}})"));
+    calls.spawn(s->handle(std::move(message), &reply), "call");
+    co_await reply.wait_related(1);
+    EXPECT_EQ(reply.related[0]["params"].dump(), form_text);
+    EXPECT_EQ(a.requests.back()["params"]["arguments"].dump(), R"({"b":1,"a":2})");
+    json answer = jsonrpc::make_result_response(reply.related[0]["id"], json::parse(reply_text));
+    co_await s->handle(std::move(answer), nullptr);
+    co_await calls.wait();
+    EXPECT_EQ(a.responses[0]["result"].dump(), reply_text);
+    s.reset();
+    co_await h.remove_upstream(a);
+  });
+}
+
 TEST(hub, a_server_request_with_no_client_to_answer_is_refused_at_once) {
   with_hub([](asio::any_io_executor ex, hub& h) -> task<void> {
     fake_upstream a(ex, "everything");

@@ -41,7 +41,7 @@
 #include "p2p/core/signal.hpp"
 #include "p2p/core/task_group.hpp"
 
-#include <nlohmann/json.hpp>
+#include "mcp/jsonrpc/json.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 
@@ -60,7 +60,7 @@
 namespace mcp::server {
 
 namespace asio = boost::asio;
-using json = nlohmann::json;
+using json = mcp::json;
 using p2p::time_point;
 
 // The MCP revisions we speak, newest first (the first is the one we ask for).

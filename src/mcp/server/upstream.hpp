@@ -31,7 +31,7 @@
 #include "p2p/core/clock.hpp"
 #include "p2p/core/stream.hpp"
 
-#include <nlohmann/json.hpp>
+#include "mcp/jsonrpc/json.hpp"
 
 #include <boost/system/result.hpp>
 
@@ -42,7 +42,7 @@
 
 namespace mcp::server {
 
-using json = nlohmann::json;
+using json = mcp::json;
 using p2p::duration;
 using p2p::task;
 
