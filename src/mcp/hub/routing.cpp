@@ -1,0 +1,175 @@
+#include "mcp/hub/hub_internal.hpp"
+
+#include "mcp/hub/naming.hpp"
+#include "mcp/jsonrpc/message.hpp"
+
+#include "p2p/core/log.hpp"
+
+#include <boost/asio/this_coro.hpp>
+
+namespace mcp::hub {
+
+namespace asio = boost::asio;
+namespace codes = jsonrpc::codes;
+namespace log = p2p::log;
+using namespace detail;
+
+namespace {
+
+// Which capability a server-to-client request needs from the client.
+std::string capability_for(std::string_view method) {
+  if (method == "sampling/createMessage") return "sampling";
+  if (method == "elicitation/create") return "elicitation";
+  if (method == "roots/list") return "roots";
+  return {};
+}
+
+}  // namespace
+
+void hub::dispatch(upstream& up, server_message message) {
+  if (message.is_request()) {
+    route_server_request(up, std::move(message));
+    return;
+  }
+  const std::string method = message.method();
+  const json& params = message.message.contains("params") ? message.message["params"] : json();
+  if (method == "notifications/progress") {
+    const json token = params.is_object() ? params.value("progressToken", json()) : json();
+    if (!token.is_number_integer()) return;
+    auto it = progress_.find(token.get<std::int64_t>());
+    if (it == progress_.end()) return;  // finished already, or not ours
+    it->second.owner->deliver_progress(it->second.request_key, std::move(message.message));
+    return;
+  }
+  if (method == "notifications/cancelled") {
+    const json id = params.is_object() ? params.value("requestId", json()) : json();
+    for (session* s : sessions_) s->deliver_cancel_of_server_request(up, id);
+    return;
+  }
+  if (method == "notifications/tools/list_changed") return;  // watch() reports cache changes
+  if (method == "notifications/resources/updated") {
+    for (session* s : sessions_)
+      if (s->sees(up)) s->deliver_resource_updated(up, message.message);
+    return;
+  }
+  if (method == "notifications/resources/list_changed" || method == "notifications/prompts/list_changed" ||
+      method == "notifications/message") {
+    json notification = std::move(message.message);
+    for (session* s : sessions_) {
+      if (!s->initialized_ || s->closed_ || !s->sees(up)) continue;
+      json copy = notification;
+      if (method == "notifications/message" && !s->options_.only && copy["params"].is_object()) {
+        // Which server said it: the gateway's clients see many.
+        const std::string prefix = s->prefix_of(up);
+        const json* logger = string_member(copy["params"], "logger");
+        copy["params"]["logger"] = logger ? prefix + "/" + logger->get<std::string>() : prefix;
+      }
+      s->post(std::move(copy));
+    }
+    return;
+  }
+  log::debug(component, "dropped {} from MCP server '{}'", method, up.name());
+}
+
+void hub::route_server_request(upstream& up, server_message message) {
+  const std::string method = message.method();
+  // The session whose request to `up` started last: the one the server most likely asks.
+  session* chosen = nullptr;
+  session::active_request* via = nullptr;
+  std::uint64_t best = 0;
+  for (session* s : sessions_) {
+    if (s->closed_ || !s->sees(up)) continue;
+    for (const auto& [key, request] : s->active_) {
+      if (request->target == &up && request->serial >= best) {
+        best = request->serial;
+        chosen = s;
+        via = request;
+      }
+    }
+  }
+  const std::string capability = capability_for(method);
+  if (!chosen && !capability.empty()) {
+    // No request in flight (roots/list after roots changed, say): a client that can answer.
+    for (session* s : sessions_)
+      if (!s->closed_ && s->initialized_ && s->sees(up) && s->client_capabilities_.contains(capability))
+        chosen = s;
+  }
+  if (!chosen) {
+    up.respond_error(message, codes::method_not_found,
+                     "no MCP client of this node is connected to answer " + method);
+    return;
+  }
+  if (!capability.empty() && !chosen->client_capabilities_.contains(capability)) {
+    up.respond_error(message, codes::method_not_found,
+                     "the MCP client (" + chosen->label() + ") does not support " + method);
+    return;
+  }
+  chosen->deliver_server_request(up, std::move(message), via);
+}
+
+void session::handle_response(const json& message) {
+  const json& id = message["id"];
+  if (!id.is_number_integer()) return;
+  auto it = server_requests_.find(id.get<std::int64_t>());
+  if (it == server_requests_.end()) return;  // late, or never ours
+  server_request pending = std::move(it->second);
+  server_requests_.erase(it);
+  if (message.contains("result")) {
+    pending.from->respond(pending.message, message["result"]);
+  } else {
+    const json& error = message["error"];
+    pending.from->respond_error(pending.message, error.value("code", codes::internal_error),
+                                error.value("message", std::string("error")), error.value("data", json()));
+  }
+}
+
+void session::deliver_progress(const std::string& request_key, json notification) {
+  auto it = active_.find(request_key);
+  if (it == active_.end() || closed_) return;
+  active_request& request = *it->second;
+  if (!request.client_token) return;  // the client asked for no progress
+  notification["params"]["progressToken"] = *request.client_token;
+  request.related.push_back(std::move(notification));
+  request.cancel.notify();
+}
+
+void session::deliver_server_request(upstream& from, server_message message, active_request* via) {
+  if (closed_) {
+    from.respond_error(message, codes::connection_closed, "the MCP client (" + options_.label + ") went away");
+    return;
+  }
+  const std::int64_t id = next_server_request_id_++;
+  json request = message.message;
+  request["id"] = id;
+  server_request pending;
+  pending.from = &from;
+  pending.message = std::move(message);
+  server_requests_.emplace(id, std::move(pending));
+  if (via) {
+    // On the reply stream of the request that caused it (HTTP: its SSE stream).
+    via->related.push_back(std::move(request));
+    via->cancel.notify();
+  } else {
+    post(std::move(request));
+  }
+}
+
+void session::deliver_cancel_of_server_request(upstream& from, const json& upstream_id) {
+  for (auto it = server_requests_.begin(); it != server_requests_.end(); ++it) {
+    if (it->second.from != &from || it->second.message.message.value("id", json()) != upstream_id) continue;
+    json notification = jsonrpc::make_cancelled(it->first, "cancelled by the MCP server");
+    server_requests_.erase(it);
+    post(std::move(notification));
+    return;
+  }
+}
+
+void session::deliver_resource_updated(upstream& from, json notification) {
+  if (closed_ || !notification.contains("params") || !notification["params"].is_object()) return;
+  const json* uri = string_member(notification["params"], "uri");
+  if (!uri || !subscriptions_.count(std::pair<const upstream*, std::string>(&from, uri->get<std::string>()))) return;
+  notification["params"]["uri"] = expose_uri(prefix_of(from), uri->get<std::string>());
+  post(std::move(notification));
+}
+
+}  // namespace mcp::hub
