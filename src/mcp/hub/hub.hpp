@@ -9,9 +9,11 @@
 // caches or by asking each upstream, and forwards everything else to the upstream that
 // owns the name or URI. Upstreams are shared by many sessions, so the hub is the single
 // reader of each upstream's messages and routes them:
-//   - notifications/progress: every forwarded request carries a progress token of the
-//     hub's (so an upstream's idle timeout restarts on progress); progress comes back to
-//     the requesting client with its own token, or is dropped if it asked for none;
+//   - notifications/progress: a forwarded request carries a progress token only when the
+//     client sent one; then it is the hub's own (unique among all sessions' requests, and
+//     the upstream's idle timeout restarts on progress), and progress goes back to the
+//     client with its own token, same JSON type. A request without one reaches the server
+//     without `_meta.progressToken` (and without an empty `_meta` added);
 //   - server-to-client requests (sampling, elicitation, roots): to the session whose
 //     request to that upstream started last (stdio and libp2p carry no link between the
 //     two; HTTP clients get it on the request's SSE stream), with a fresh id; its answer

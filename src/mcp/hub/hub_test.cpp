@@ -305,6 +305,77 @@ TEST(hub, tool_call_goes_to_its_upstream_with_the_original_name_and_progress_com
   });
 }
 
+TEST(hub, a_progress_token_reaches_the_server_only_when_the_client_sent_one) {
+  with_hub([](asio::any_io_executor ex, hub& h) -> task<void> {
+    fake_upstream a(ex, "everything");
+    a.set_tools({tool("echo")});
+    a.on_request = [&](std::string, json) -> task<rpc_result<json>> {
+      json result = J(R"({"content": []})");
+      co_return result;
+    };
+    h.add_upstream(a, "local_everything");
+    recording_client client(ex);
+    auto s = h.open_session(client, {});
+    // No _meta: none is added.
+    CALL(plain, *s, 1, "tools/call", R"({"name": "local_everything_echo", "arguments": {"x": 1}})");
+    EXPECT_EQ(a.requests.back()["params"].dump(), R"({"name":"echo","arguments":{"x":1}})");
+    // _meta without a token: passed as it is.
+    CALL(meta, *s, 2, "tools/call", R"({"name": "local_everything_echo", "_meta": {"trace": "t1"}})");
+    EXPECT_EQ(a.requests.back()["params"].dump(), R"({"name":"echo","_meta":{"trace":"t1"}})");
+    // Not a tool call: nothing added either.
+    CALL(subscribed, *s, 3, "resources/subscribe", R"({"uri": "p2pmcp://local_everything/test://r"})");
+    EXPECT_EQ(a.requests.back()["method"], "resources/subscribe");
+    EXPECT_EQ(a.requests.back()["params"].dump(), R"({"uri":"test://r"})");
+    // A token: the hub's own in its place (unique among all sessions), other members kept.
+    CALL(with_token, *s, 4, "tools/call", R"({"name": "local_everything_echo", "_meta": {"progressToken": 1, "trace": "t2"}})");
+    const json sent_meta = a.requests.back()["params"]["_meta"];
+    EXPECT_TRUE(sent_meta["progressToken"].is_number_integer());
+    EXPECT_EQ(sent_meta["trace"], "t2");
+    EXPECT_EQ(sent_meta.size(), 2u);
+    s.reset();
+    co_await h.remove_upstream(a);
+  });
+}
+
+TEST(hub, progress_goes_back_with_the_clients_own_token_of_the_same_type) {
+  with_hub([](asio::any_io_executor ex, hub& h) -> task<void> {
+    fake_upstream a(ex, "everything");
+    a.set_tools({tool("slow")});
+    p2p::signal proceed(ex);
+    bool go = false;
+    a.on_request = [&](std::string, json params) -> task<rpc_result<json>> {
+      json progress = J(R"({"progress": 1, "total": 2})");
+      progress["progressToken"] = params["_meta"]["progressToken"];
+      a.push(jsonrpc::make_notification("notifications/progress", std::move(progress)));
+      while (!go) co_await proceed.wait();
+      json result = J(R"({"content": []})");
+      co_return result;
+    };
+    h.add_upstream(a, "local_everything");
+    recording_client c1(ex), c2(ex);
+    auto s1 = h.open_session(c1, {});
+    auto s2 = h.open_session(c2, {});
+    // Both clients use the same token value; each gets its own progress, as sent.
+    recording_reply r1(ex), r2(ex);
+    p2p::task_group calls(ex);
+    json m1 = request(1, "tools/call", J(R"({"name": "local_everything_slow", "_meta": {"progressToken": 7}})"));
+    json m2 = request(1, "tools/call", J(R"({"name": "local_everything_slow", "_meta": {"progressToken": "7"}})"));
+    calls.spawn(s1->handle(std::move(m1), &r1), "call 1");
+    calls.spawn(s2->handle(std::move(m2), &r2), "call 2");
+    co_await r1.wait_related(1);
+    co_await r2.wait_related(1);
+    go = true;
+    proceed.notify();
+    co_await calls.wait();
+    EXPECT_NE(a.requests[0]["params"]["_meta"]["progressToken"], a.requests[1]["params"]["_meta"]["progressToken"]);
+    EXPECT_EQ(r1.related[0]["params"].dump(), R"({"progress":1,"total":2,"progressToken":7})");
+    EXPECT_EQ(r2.related[0]["params"].dump(), R"({"progress":1,"total":2,"progressToken":"7"})");
+    s1.reset();
+    s2.reset();
+    co_await h.remove_upstream(a);
+  });
+}
+
 TEST(hub, sampling_request_reaches_the_calling_client_and_its_answer_the_server) {
   with_hub([](asio::any_io_executor ex, hub& h) -> task<void> {
     fake_upstream a(ex, "everything");

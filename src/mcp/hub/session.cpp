@@ -230,12 +230,17 @@ task<void> session::wait_until_started(upstream& up) {
 
 task<json> session::forward(upstream& up, std::string method, json params, active_request& state) {
   if (!params.is_object()) params = json::object();
-  json& meta = params["_meta"];
-  if (!meta.is_object()) meta = json::object();
-  if (meta.contains("progressToken")) state.client_token = meta["progressToken"];
-  state.hub_token = hub_.next_token_++;
-  meta["progressToken"] = state.hub_token;
-  hub_.progress_[state.hub_token] = hub::progress_route{this, state.key};
+  // A progress token only when the client sent one: then the hub's own, unique among
+  // every session's requests to `up`, and progress goes back with the client's value.
+  // Without one the server sees the request as the client sent it (no `_meta` added).
+  if (auto meta = params.find("_meta"); meta != params.end() && meta->is_object()) {
+    if (auto token = meta->find("progressToken"); token != meta->end()) {
+      state.client_token = std::move(*token);
+      state.hub_token = hub_.next_token_++;
+      *token = state.hub_token;
+      hub_.progress_[state.hub_token] = hub::progress_route{this, state.key};
+    }
+  }
   state.target = &up;
   state.serial = ++hub_.next_serial_;
   used_.insert(&up);
@@ -243,7 +248,7 @@ task<json> session::forward(upstream& up, std::string method, json params, activ
   // The request and the relay of its related messages run side by side; the relay
   // ends once the request has and everything queued for the client went out.
   auto result = co_await (request_upstream(up, std::move(method), std::move(params), state) && relay(state));
-  hub_.progress_.erase(state.hub_token);
+  if (state.client_token) hub_.progress_.erase(state.hub_token);
   state.target = nullptr;
   if (!result) co_return error_response(state.id, result.error());
   co_return jsonrpc::make_result_response(state.id, std::move(*result));
