@@ -235,7 +235,7 @@ class session {
   // From the hub.
   void deliver_progress(const std::string& request_key, json notification);
   void deliver_server_request(upstream& from, server_message message, active_request* via);
-  void deliver_cancel_of_server_request(upstream& from, const json& upstream_id);
+  void deliver_cancel_of_server_request(upstream& from, const json& upstream_id, const std::string& reason);
   void deliver_resource_updated(upstream& from, json notification);
   void post(json message);
 

@@ -56,8 +56,9 @@ class fake_upstream final : public upstream {
   const json& server_capabilities() const noexcept override { return capabilities_; }
   const std::string& instructions() const noexcept override { return instructions_; }
 
-  task<rpc_result<json>> request(std::string method, json params, duration) override {
+  task<rpc_result<json>> request(std::string method, json params, duration, const std::string* reason) override {
     record(method, params);
+    cancel_reason = reason;
     if (!available_) co_return rpc_error(-32000, unavailable_reason());
     if (!on_request) co_return json::object();
     co_return co_await on_request(std::move(method), std::move(params));
@@ -136,6 +137,7 @@ class fake_upstream final : public upstream {
   }
 
   handler on_request;
+  const std::string* cancel_reason = nullptr;  // of the latest request, while it runs
   std::vector<json> requests;
   std::vector<std::string> notifications;
   std::vector<json> responses;
@@ -497,6 +499,38 @@ TEST(hub, cancellation_from_the_client_cancels_the_upstream_request) {
     EXPECT_TRUE(cancelled);
     EXPECT_EQ(reply.response["id"], 3);
     EXPECT_TRUE(reply.response.contains("error"));
+    s.reset();
+    co_await h.remove_upstream(a);
+  });
+}
+
+TEST(hub, a_clients_cancellation_reason_reaches_the_server) {
+  with_hub([](asio::any_io_executor ex, hub& h) -> task<void> {
+    fake_upstream a(ex, "everything");
+    a.set_tools({tool("slow")});
+    p2p::signal never(ex), reached_signal(ex);
+    bool reached = false;
+    std::string reason = "(none)";
+    a.on_request = [&](std::string, json) -> task<rpc_result<json>> {
+      const std::string* given = a.cancel_reason;
+      reached = true;
+      reached_signal.notify();
+      co_await never.wait();  // completes only by cancellation
+      if (given) reason = *given;
+      co_return rpc_error(-32000, "cancelled");
+    };
+    h.add_upstream(a, "local_everything");
+    recording_client client(ex);
+    auto s = h.open_session(client, {});
+    recording_reply reply(ex);
+    p2p::task_group calls(ex);
+    json message = request(3, "tools/call", J(R"({"name": "local_everything_slow"})"));
+    calls.spawn(s->handle(std::move(message), &reply), "call");
+    while (!reached) co_await reached_signal.wait();
+    json cancel = jsonrpc::make_cancelled(3, "the user pressed stop");
+    co_await s->handle(std::move(cancel), nullptr);
+    co_await calls.wait();
+    EXPECT_EQ(reason, "the user pressed stop");
     s.reset();
     co_await h.remove_upstream(a);
   });

@@ -43,7 +43,9 @@ void hub::dispatch(upstream& up, server_message message) {
   }
   if (method == "notifications/cancelled") {
     const json id = params.is_object() ? params.value("requestId", json()) : json();
-    for (session* s : sessions_) s->deliver_cancel_of_server_request(up, id);
+    const json* given = string_member(params, "reason");
+    const std::string reason = given ? given->get<std::string>() : std::string();
+    for (session* s : sessions_) s->deliver_cancel_of_server_request(up, id, reason);
     return;
   }
   if (method == "notifications/tools/list_changed") return;  // watch() reports cache changes
@@ -154,10 +156,10 @@ void session::deliver_server_request(upstream& from, server_message message, act
   }
 }
 
-void session::deliver_cancel_of_server_request(upstream& from, const json& upstream_id) {
+void session::deliver_cancel_of_server_request(upstream& from, const json& upstream_id, const std::string& reason) {
   for (auto it = server_requests_.begin(); it != server_requests_.end(); ++it) {
     if (it->second.from != &from || it->second.message.message.value("id", json()) != upstream_id) continue;
-    json notification = jsonrpc::make_cancelled(it->first, "cancelled by the MCP server");
+    json notification = jsonrpc::make_cancelled(it->first, reason);
     server_requests_.erase(it);
     post(std::move(notification));
     return;

@@ -46,6 +46,7 @@ void session::close() {
   closed_ = true;
   for (auto& [key, request] : active_) {
     request->cancelled = true;
+    request->cancel_reason = "the MCP client went away";
     request->cancel.notify();
   }
   for (auto& [id, pending] : server_requests_)
@@ -256,7 +257,8 @@ task<json> session::forward(upstream& up, std::string method, json params, activ
 
 task<rpc_result<json>> session::request_upstream(upstream& up, std::string method, json params, active_request& state) {
   const duration timeout = hub_.options_.request_timeout;
-  auto outcome = co_await (up.request(std::move(method), std::move(params), timeout) || wait_cancelled(state));
+  auto outcome =
+      co_await (up.request(std::move(method), std::move(params), timeout, &state.cancel_reason) || wait_cancelled(state));
   state.finished = true;
   state.cancel.notify();
   if (outcome.index() == 1) co_return rpc_error(codes::connection_closed, "the request was cancelled");
@@ -281,6 +283,8 @@ void session::handle_cancelled(const json& message) {
   if (!params.is_object() || !params.contains("requestId")) return;
   auto it = active_.find(id_key(params["requestId"]));
   if (it == active_.end()) return;  // finished already: the spec says ignore
+  // The client's reason goes on to the server as it was given (none: none).
+  if (const json* reason = string_member(params, "reason")) it->second->cancel_reason = reason->get<std::string>();
   it->second->cancelled = true;
   it->second->cancel.notify();
 }
