@@ -14,14 +14,22 @@
 //     the upstream's idle timeout restarts on progress), and progress goes back to the
 //     client with its own token, same JSON type. A request without one reaches the server
 //     without `_meta.progressToken` (and without an empty `_meta` added);
-//   - server-to-client requests (sampling, elicitation, roots): to the session whose
-//     request to that upstream started last (stdio and libp2p carry no link between the
-//     two; HTTP clients get it on the request's SSE stream), with a fresh id; its answer
-//     goes back to the upstream. No session in reach: answered with an error at once;
+//   - server-to-client requests (sampling/createMessage, elicitation/create, roots/list)
+//     and notifications/message are routed only when that is unambiguous, because stdio
+//     and the libp2p hop carry no link from them to the request that caused them: to a
+//     session only if every request in flight to that upstream is that session's (with
+//     none in flight: only if a single session sees the upstream), and on that request's
+//     reply stream (HTTP: its SSE stream) when it is the only one; server requests get a
+//     fresh id and their answer goes back to the upstream. Otherwise a server request
+//     is refused at once with a JSON-RPC error saying why ("p2pmcp cannot tell which of
+//     its 2 clients this elicitation/create is for; ..."; -32601 when no client is
+//     there at all) and a log message is dropped (counted, logged at debug level, rate
+//     limited): one client's data never reaches another;
 //   - resources/updated: to the sessions that subscribed to that resource;
-//   - list_changed (resources, prompts) and logging messages: to the sessions that see
-//     the upstream. tools/list_changed is sent by the hub itself whenever what a session
-//     would list changes (an upstream's cached tools, an upstream coming or going).
+//   - list_changed (resources, prompts): to every session that sees the upstream (they
+//     are about the server, not a client's data). tools/list_changed is sent by the hub
+//     itself whenever what a session would list changes (an upstream's cached tools, an
+//     upstream coming or going).
 //
 // Threading: one io_context thread. Lifetimes: upstreams outlive remove_upstream();
 // sessions are closed (close() or destroyed) before the hub is destroyed.
@@ -145,6 +153,8 @@ class hub {
 
   const hub_options& options() const noexcept { return options_; }
   std::size_t session_count() const noexcept { return sessions_.size(); }
+  // notifications/message an upstream sent that no single session could be named for.
+  std::uint64_t dropped_log_messages() const noexcept { return dropped_log_messages_; }
 
  private:
   friend class session;
@@ -156,7 +166,14 @@ class hub {
   task<void> pump(upstream* up);
   task<void> watch(upstream* up, bool tools);
   void dispatch(upstream& up, server_message message);
+  // Who a message `up` sent on its own is for, when that is unambiguous: the one
+  // session owning every request in flight to `up` (or, with none in flight, the only
+  // session that sees `up`); `via` is that request when it is the only one.
+  struct recipient;  // hub_internal.hpp
+  recipient recipient_of(const upstream& up) const;
+  std::string ambiguity(const upstream& up, const recipient& to, std::string_view what) const;
   void route_server_request(upstream& up, server_message message);
+  void route_log_message(upstream& up, json message);
   void catalogue_changed(const upstream* up);
   bool visible(const entry& e) const;
   void rebuild_index();
@@ -169,7 +186,7 @@ class hub {
   std::set<session*> sessions_;
   std::map<std::int64_t, progress_route> progress_;
   std::int64_t next_token_ = 1;
-  std::uint64_t next_serial_ = 0;  // orders forwarded requests (server requests go to the latest)
+  std::uint64_t dropped_log_messages_ = 0;
   std::map<std::string, tool_route> tool_index_;
   bool index_dirty_ = true;
   bool stopping_ = false;

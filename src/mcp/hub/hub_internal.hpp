@@ -47,12 +47,17 @@ struct session::active_request {
   upstream* target = nullptr;
   std::optional<json> client_token;
   std::int64_t hub_token = 0;
-  std::uint64_t serial = 0;  // order of forwarding, hub-wide
   bool cancelled = false;
   std::string cancel_reason;  // passed on to the server: the client's, or why the session ended
   bool finished = false;     // the upstream answered (or the request was cancelled)
   std::deque<json> related;  // progress and server requests for the reply stream
   p2p::signal cancel;        // wakes relay(): a related message, or cancellation
+};
+
+struct hub::recipient {
+  session* owner = nullptr;
+  session::active_request* via = nullptr;
+  std::size_t candidates = 0;  // sessions it could be for
 };
 
 }  // namespace mcp::hub

@@ -460,6 +460,101 @@ TEST(hub, member_order_passes_through_in_both_directions) {
   });
 }
 
+// Two clients call the same tool of one shared upstream at once; what the server sends
+// on its own while both calls are in flight has no owner it could name.
+TEST(hub, server_messages_go_only_where_the_routing_is_unambiguous) {
+  with_hub([](asio::any_io_executor ex, hub& h) -> task<void> {
+    fake_upstream a(ex, "everything");
+    a.set_tools({tool("work")});
+    p2p::signal proceed(ex), arrived(ex);
+    bool go = false;
+    int calls_in = 0;
+    a.on_request = [&](std::string, json) -> task<rpc_result<json>> {
+      ++calls_in;
+      arrived.notify();
+      while (!go) co_await proceed.wait();
+      json result = J(R"({"content": []})");
+      co_return result;
+    };
+    h.add_upstream(a, "local_everything");
+    recording_client c1(ex), c2(ex);
+    auto s1 = h.open_session(c1, {});
+    auto s2 = h.open_session(c2, {});
+    CALL(init1, *s1, 1, "initialize", R"({"capabilities": {"sampling": {}, "elicitation": {}}})");
+    CALL(init2, *s2, 1, "initialize", R"({"capabilities": {"sampling": {}, "elicitation": {}}})");
+    c1.posted.clear();
+    c2.posted.clear();
+
+    // No request in flight, two clients: a log line is dropped (counted), a server
+    // request refused. list_changed reaches both: it is about the server.
+    a.push(jsonrpc::make_notification("notifications/message", J(R"({"level": "info", "data": "idle"})")));
+    a.push(jsonrpc::make_request(50, "roots/list", json::object()));
+    a.push(jsonrpc::make_notification("notifications/resources/list_changed"));
+    co_await a.wait_for_responses(1);
+    while (c1.posted.empty() || c2.posted.empty()) co_await c1.signal.wait();
+    EXPECT_EQ(h.dropped_log_messages(), 1u);
+    EXPECT_EQ(a.responses[0]["error"]["message"],
+              "p2pmcp cannot tell which of its 2 clients this roots/list is for: they share one session with the "
+              "MCP server 'everything', whose messages do not say (try again while only one client uses that server)");
+    EXPECT_EQ(c1.posted.size(), 1u);
+    EXPECT_EQ(c1.posted[0]["method"], "notifications/resources/list_changed");
+    EXPECT_EQ(c2.posted.size(), 1u);
+
+    // One call in flight (s1's): a log line and an elicitation go on its reply stream,
+    // the logger named after the server; s2 gets nothing.
+    recording_reply r1(ex), r2(ex), r1b(ex);
+    p2p::task_group calls(ex);
+    json m1 = request(2, "tools/call", J(R"({"name": "local_everything_work"})"));
+    calls.spawn(s1->handle(std::move(m1), &r1), "s1 call");
+    while (calls_in < 1) co_await arrived.wait();
+    a.push(jsonrpc::make_notification("notifications/message", J(R"({"level": "info", "logger": "w", "data": "for s1"})")));
+    a.push(jsonrpc::make_request(51, "elicitation/create", J(R"({"message": "for s1"})")));
+    co_await r1.wait_related(2);
+    EXPECT_EQ(r1.related[0]["method"], "notifications/message");
+    EXPECT_EQ(r1.related[0]["params"]["logger"], "local_everything/w");
+    EXPECT_EQ(r1.related[1]["method"], "elicitation/create");
+    json answer = jsonrpc::make_result_response(r1.related[1]["id"], J(R"({"action": "decline"})"));
+    co_await s1->handle(std::move(answer), nullptr);
+    co_await a.wait_for_responses(2);
+    EXPECT_EQ(a.responses[1]["id"], 51);
+    EXPECT_EQ(a.responses[1]["result"]["action"], "decline");
+
+    // A second call of the same client: still its messages, but which call is unknown,
+    // so they go on the session's own stream.
+    json m1b = request(3, "tools/call", J(R"({"name": "local_everything_work"})"));
+    calls.spawn(s1->handle(std::move(m1b), &r1b), "s1 second call");
+    while (calls_in < 2) co_await arrived.wait();
+    a.push(jsonrpc::make_notification("notifications/message", J(R"({"level": "info", "data": "s1 again"})")));
+    while (c1.posted.size() < 2) co_await c1.signal.wait();
+    EXPECT_EQ(c1.posted[1]["params"]["data"], "s1 again");
+
+    // Calls of both clients in flight: refused and dropped, never guessed.
+    json m2 = request(2, "tools/call", J(R"({"name": "local_everything_work"})"));
+    calls.spawn(s2->handle(std::move(m2), &r2), "s2 call");
+    while (calls_in < 3) co_await arrived.wait();
+    a.push(jsonrpc::make_notification("notifications/message", J(R"({"level": "info", "data": "whose?"})")));
+    a.push(jsonrpc::make_request(52, "sampling/createMessage", J(R"({"maxTokens": 5})")));
+    co_await a.wait_for_responses(3);
+    EXPECT_EQ(a.responses[2]["id"], 52);
+    EXPECT_EQ(a.responses[2]["error"]["code"], -32603);
+    EXPECT_NE(a.responses[2]["error"]["message"].get<std::string>().find("which of its 2 clients this sampling/createMessage"),
+              std::string::npos);
+    EXPECT_EQ(h.dropped_log_messages(), 2u);
+
+    go = true;
+    proceed.notify();
+    co_await calls.wait();
+    EXPECT_EQ(r1.related.size(), 2u);
+    EXPECT_TRUE(r2.related.empty());
+    EXPECT_TRUE(r1b.related.empty());
+    EXPECT_EQ(c1.posted.size(), 2u);
+    EXPECT_EQ(c2.posted.size(), 1u);
+    s1.reset();
+    s2.reset();
+    co_await h.remove_upstream(a);
+  });
+}
+
 TEST(hub, a_server_request_with_no_client_to_answer_is_refused_at_once) {
   with_hub([](asio::any_io_executor ex, hub& h) -> task<void> {
     fake_upstream a(ex, "everything");

@@ -5,7 +5,7 @@
 
 #include "p2p/core/log.hpp"
 
-#include <boost/asio/this_coro.hpp>
+#include <set>
 
 namespace mcp::hub {
 
@@ -54,59 +54,107 @@ void hub::dispatch(upstream& up, server_message message) {
       if (s->sees(up)) s->deliver_resource_updated(up, message.message);
     return;
   }
-  if (method == "notifications/resources/list_changed" || method == "notifications/prompts/list_changed" ||
-      method == "notifications/message") {
-    json notification = std::move(message.message);
-    for (session* s : sessions_) {
-      if (!s->initialized_ || s->closed_ || !s->sees(up)) continue;
-      json copy = notification;
-      if (method == "notifications/message" && !s->options_.only && copy["params"].is_object()) {
-        // Which server said it: the gateway's clients see many.
-        const std::string prefix = s->prefix_of(up);
-        const json* logger = string_member(copy["params"], "logger");
-        copy["params"]["logger"] = logger ? prefix + "/" + logger->get<std::string>() : prefix;
-      }
-      s->post(std::move(copy));
-    }
+  if (method == "notifications/message") {
+    route_log_message(up, std::move(message.message));
+    return;
+  }
+  if (method == "notifications/resources/list_changed" || method == "notifications/prompts/list_changed") {
+    // About the server, not about a client's data: everyone who sees it hears it.
+    for (session* s : sessions_)
+      if (s->initialized_ && !s->closed_ && s->sees(up)) s->post(message.message);
     return;
   }
   log::debug(component, "dropped {} from MCP server '{}'", method, up.name());
 }
 
-void hub::route_server_request(upstream& up, server_message message) {
-  const std::string method = message.method();
-  // The session whose request to `up` started last: the one the server most likely asks.
-  session* chosen = nullptr;
-  session::active_request* via = nullptr;
-  std::uint64_t best = 0;
+hub::recipient hub::recipient_of(const upstream& up) const {
+  recipient out;
+  std::set<session*> owners;
+  std::size_t in_flight = 0;
   for (session* s : sessions_) {
     if (s->closed_ || !s->sees(up)) continue;
     for (const auto& [key, request] : s->active_) {
-      if (request->target == &up && request->serial >= best) {
-        best = request->serial;
-        chosen = s;
-        via = request;
-      }
+      if (request->target != &up || request->finished) continue;
+      owners.insert(s);
+      out.via = request;
+      ++in_flight;
     }
   }
+  if (owners.empty()) {
+    // Nothing in flight (roots/list after the roots changed, a log line of its own):
+    // unambiguous only when a single client uses the server at all.
+    for (session* s : sessions_) {
+      if (s->closed_ || !s->initialized_ || !s->sees(up)) continue;
+      out.owner = s;
+      ++out.candidates;
+    }
+    if (out.candidates != 1) out.owner = nullptr;
+    return out;
+  }
+  out.candidates = owners.size();
+  if (owners.size() != 1) {
+    out.via = nullptr;
+    return out;
+  }
+  out.owner = *owners.begin();
+  // Several requests of the one client: which of them is unknown, so its session's stream.
+  if (in_flight != 1) out.via = nullptr;
+  return out;
+}
+
+std::string hub::ambiguity(const upstream& up, const recipient& to, std::string_view what) const {
+  return "p2pmcp cannot tell which of its " + std::to_string(to.candidates) + " clients this " +
+         std::string(what) + " is for: they share one session with the MCP server '" + up.name() +
+         "', whose messages do not say (try again while only one client uses that server)";
+}
+
+void hub::route_server_request(upstream& up, server_message message) {
+  const std::string method = message.method();
+  const recipient to = recipient_of(up);
+  if (to.candidates == 0) {
+    up.respond_error(message, codes::method_not_found, "no MCP client of this node is connected to answer " + method);
+    return;
+  }
+  if (!to.owner) {
+    log::debug(component, "refused {} from MCP server '{}': {} clients could be meant", method, up.name(),
+               to.candidates);
+    up.respond_error(message, codes::internal_error, ambiguity(up, to, method));
+    return;
+  }
   const std::string capability = capability_for(method);
-  if (!chosen && !capability.empty()) {
-    // No request in flight (roots/list after roots changed, say): a client that can answer.
-    for (session* s : sessions_)
-      if (!s->closed_ && s->initialized_ && s->sees(up) && s->client_capabilities_.contains(capability))
-        chosen = s;
-  }
-  if (!chosen) {
+  if (!capability.empty() && !to.owner->client_capabilities_.contains(capability)) {
     up.respond_error(message, codes::method_not_found,
-                     "no MCP client of this node is connected to answer " + method);
+                     "the MCP client (" + to.owner->label() + ") does not support " + method);
     return;
   }
-  if (!capability.empty() && !chosen->client_capabilities_.contains(capability)) {
-    up.respond_error(message, codes::method_not_found,
-                     "the MCP client (" + chosen->label() + ") does not support " + method);
+  to.owner->deliver_server_request(up, std::move(message), to.via);
+}
+
+void hub::route_log_message(upstream& up, json message) {
+  const recipient to = recipient_of(up);
+  if (!to.owner || to.owner->closed_) {
+    ++dropped_log_messages_;
+    // Never broadcast (it may be about one client's data). A clock-free rate limit: the
+    // 1st, 2nd, 4th, 8th ... drop is logged.
+    if (to.candidates > 1 && (dropped_log_messages_ & (dropped_log_messages_ - 1)) == 0)
+      log::debug(component, "dropped a notifications/message ({} so far): {}", dropped_log_messages_,
+                 ambiguity(up, to, "log message"));
     return;
   }
-  chosen->deliver_server_request(up, std::move(message), via);
+  session& s = *to.owner;
+  if (!s.options_.only && message.contains("params") && message["params"].is_object()) {
+    // Which server said it: the gateway's clients see many.
+    const std::string prefix = s.prefix_of(up);
+    const json* logger = string_member(message["params"], "logger");
+    message["params"]["logger"] = logger ? prefix + "/" + logger->get<std::string>() : prefix;
+  }
+  if (to.via) {
+    // On the reply stream of the request it is about, before that request's result.
+    to.via->related.push_back(std::move(message));
+    to.via->cancel.notify();
+  } else {
+    s.post(std::move(message));
+  }
 }
 
 void session::handle_response(const json& message) {

@@ -243,7 +243,6 @@ task<json> session::forward(upstream& up, std::string method, json params, activ
     }
   }
   state.target = &up;
-  state.serial = ++hub_.next_serial_;
   used_.insert(&up);
 
   // The request and the relay of its related messages run side by side; the relay
