@@ -64,10 +64,16 @@ task<json> session::read_resource(std::string method, const json& request, activ
   upstream* target = route->first;
   const std::string original = route->second;
   params["uri"] = original;
+  const hub::subscription key(target, original);
+  if (method == "resources/unsubscribe" && hub_.has_other_subscribers(key, *this)) {
+    // Other sessions still want its updates: only this one stops getting them.
+    if (subscriptions_.erase(key)) hub_.leave_subscription(key, *this);
+    co_return jsonrpc::make_result_response(state.id, json::object());
+  }
   json response = co_await forward(*target, method, std::move(params), state);
   if (response.contains("result") && !closed_) {
-    if (method == "resources/subscribe") subscriptions_.emplace(target, original);
-    if (method == "resources/unsubscribe") subscriptions_.erase(std::pair<const upstream*, std::string>(target, original));
+    if (method == "resources/subscribe" && subscriptions_.insert(key).second) hub_.subscribers_[key].insert(this);
+    if (method == "resources/unsubscribe" && subscriptions_.erase(key)) hub_.leave_subscription(key, *this, true);
     if (method == "resources/read" && response["result"].is_object())
       rewrite_content(response["result"]["contents"], *target);
   }

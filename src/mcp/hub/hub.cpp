@@ -123,6 +123,35 @@ void hub::catalogue_changed(const upstream* up) {
   }
 }
 
+bool hub::has_other_subscribers(const subscription& key, const session& s) const {
+  auto it = subscribers_.find(key);
+  if (it == subscribers_.end()) return false;
+  for (const session* other : it->second)
+    if (other != &s) return true;
+  return false;
+}
+
+void hub::leave_subscription(const subscription& key, session& s, bool unsubscribed) {
+  auto it = subscribers_.find(key);
+  if (it == subscribers_.end()) return;
+  it->second.erase(&s);
+  if (!it->second.empty()) return;
+  subscribers_.erase(it);
+  if (unsubscribed || stopping_) return;
+  const entry* e = find(*key.first);
+  auto reader = readers_.find(key.first);
+  if (!e || reader == readers_.end()) return;
+  // Owned by the upstream's task group: ends on its removal or the hub's stop.
+  reader->second->spawn(unsubscribe(e->up, key.second), "mcp unsubscribe " + e->prefix);
+}
+
+task<void> hub::unsubscribe(upstream* up, std::string uri) {
+  json params = json::object();
+  params["uri"] = std::move(uri);
+  auto result = co_await up->request("resources/unsubscribe", std::move(params), options_.list_timeout);
+  if (!result) log::debug(component, "resources/unsubscribe at MCP server '{}' failed: {}", up->name(), result.error().message);
+}
+
 void hub::rebuild_index() {
   tool_index_.clear();
   for (const auto& e : entries_) {

@@ -25,7 +25,10 @@
 //     its 2 clients this elicitation/create is for; ..."; -32601 when no client is
 //     there at all) and a log message is dropped (counted, logged at debug level, rate
 //     limited): one client's data never reaches another;
-//   - resources/updated: to the sessions that subscribed to that resource;
+//   - resources/updated: to the sessions that subscribed to that resource. Subscriptions
+//     are counted: a session's unsubscribe is answered by the hub while other sessions
+//     still subscribe; the upstream is unsubscribed when the last subscriber
+//     unsubscribes or closes;
 //   - list_changed (resources, prompts): to every session that sees the upstream (they
 //     are about the server, not a client's data). tools/list_changed is sent by the hub
 //     itself whenever what a session would list changes (an upstream's cached tools, an
@@ -175,6 +178,14 @@ class hub {
   void route_server_request(upstream& up, server_message message);
   void route_log_message(upstream& up, json message);
   void catalogue_changed(const upstream* up);
+  // Subscriptions are counted: the upstream is unsubscribed when its last subscriber
+  // unsubscribes or goes away.
+  using subscription = std::pair<const upstream*, std::string>;  // upstream, original uri
+  bool has_other_subscribers(const subscription& key, const session& s) const;
+  // `s` no longer subscribes; the last one to leave unsubscribes the upstream unless
+  // `unsubscribed` (it did so itself).
+  void leave_subscription(const subscription& key, session& s, bool unsubscribed = false);
+  task<void> unsubscribe(upstream* up, std::string uri);
   bool visible(const entry& e) const;
   void rebuild_index();
 
@@ -187,6 +198,7 @@ class hub {
   std::map<std::int64_t, progress_route> progress_;
   std::int64_t next_token_ = 1;
   std::uint64_t dropped_log_messages_ = 0;
+  std::map<subscription, std::set<session*>> subscribers_;
   std::map<std::string, tool_route> tool_index_;
   bool index_dirty_ = true;
   bool stopping_ = false;

@@ -22,6 +22,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <deque>
 #include <functional>
 
@@ -551,6 +552,62 @@ TEST(hub, server_messages_go_only_where_the_routing_is_unambiguous) {
     EXPECT_EQ(c2.posted.size(), 1u);
     s1.reset();
     s2.reset();
+    co_await h.remove_upstream(a);
+  });
+}
+
+TEST(hub, subscriptions_are_counted_so_one_client_leaving_keeps_the_others_updates) {
+  with_hub([](asio::any_io_executor ex, hub& h) -> task<void> {
+    fake_upstream a(ex, "everything");
+    p2p::signal asked(ex);
+    a.on_request = [&](std::string, json) -> task<rpc_result<json>> {
+      asked.notify();
+      co_return json::object();
+    };
+    h.add_upstream(a, "local_everything");
+    recording_client c1(ex), c2(ex), c3(ex);
+    auto s1 = h.open_session(c1, {});
+    auto s2 = h.open_session(c2, {});
+    auto s3 = h.open_session(c3, {});
+    auto unsubscribes = [&] {
+      return std::count_if(a.requests.begin(), a.requests.end(),
+                           [](const json& r) { return r["method"] == "resources/unsubscribe"; });
+    };
+    auto updated = [&] {
+      json n = jsonrpc::make_notification("notifications/resources/updated", J(R"({"uri": "test://r"})"));
+      a.push(std::move(n));
+    };
+    CALL(sub1, *s1, 1, "resources/subscribe", R"({"uri": "p2pmcp://local_everything/test://r"})");
+    CALL(sub2, *s2, 1, "resources/subscribe", R"({"uri": "p2pmcp://local_everything/test://r"})");
+    EXPECT_TRUE(sub1.contains("result"));
+    EXPECT_TRUE(sub2.contains("result"));
+    updated();
+    while (c1.posted.empty() || c2.posted.empty()) co_await c1.signal.wait();
+    EXPECT_EQ(c1.posted[0]["params"]["uri"], "p2pmcp://local_everything/test://r");
+    EXPECT_EQ(c2.posted[0]["params"]["uri"], "p2pmcp://local_everything/test://r");
+
+    // s1 leaves: answered here, the server keeps the subscription for s2.
+    CALL(unsub1, *s1, 2, "resources/unsubscribe", R"({"uri": "p2pmcp://local_everything/test://r"})");
+    EXPECT_EQ(unsub1["result"], json::object());
+    EXPECT_EQ(unsubscribes(), 0);
+    // A session that never subscribed cannot end s2's subscription either.
+    CALL(unsub3, *s3, 2, "resources/unsubscribe", R"({"uri": "p2pmcp://local_everything/test://r"})");
+    EXPECT_EQ(unsubscribes(), 0);
+    updated();
+    while (c2.posted.size() < 2) co_await c2.signal.wait();
+    EXPECT_EQ(c1.posted.size(), 1u);
+    EXPECT_TRUE(c3.posted.empty());
+
+    // The last subscriber goes away without unsubscribing: the hub unsubscribes for it.
+    s2.reset();
+    while (unsubscribes() < 1) co_await asked.wait();
+    EXPECT_EQ(a.requests.back()["params"]["uri"], "test://r");
+    // A lone subscriber's own unsubscribe reaches the server once.
+    CALL(sub3, *s3, 3, "resources/subscribe", R"({"uri": "p2pmcp://local_everything/test://r"})");
+    CALL(unsub3b, *s3, 4, "resources/unsubscribe", R"({"uri": "p2pmcp://local_everything/test://r"})");
+    s3.reset();
+    EXPECT_EQ(unsubscribes(), 2);
+    s1.reset();
     co_await h.remove_upstream(a);
   });
 }

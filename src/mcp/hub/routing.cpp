@@ -50,7 +50,11 @@ void hub::dispatch(upstream& up, server_message message) {
   }
   if (method == "notifications/tools/list_changed") return;  // watch() reports cache changes
   if (method == "notifications/resources/updated") {
-    for (session* s : sessions_)
+    const json* uri = string_member(params, "uri");
+    if (!uri) return;
+    auto it = subscribers_.find(subscription(&up, uri->get<std::string>()));
+    if (it == subscribers_.end()) return;
+    for (session* s : std::vector<session*>(it->second.begin(), it->second.end()))
       if (s->sees(up)) s->deliver_resource_updated(up, message.message);
     return;
   }

@@ -53,6 +53,7 @@ void session::close() {
     pending.from->respond_error(pending.message, codes::connection_closed,
                                 "the MCP client (" + options_.label + ") went away");
   server_requests_.clear();
+  for (const auto& key : subscriptions_) hub_.leave_subscription(key, *this);
   subscriptions_.clear();
 }
 
