@@ -12,6 +12,15 @@ namespace codes = jsonrpc::codes;
 namespace log = p2p::log;
 using namespace detail;
 
+void detail::unwrap_uris(json& value, std::string_view wrapped) {
+  if (value.is_string()) {
+    const std::string& text = value.get_ref<const std::string&>();
+    if (text.size() > wrapped.size() && text.compare(0, wrapped.size(), wrapped) == 0) value = text.substr(wrapped.size());
+  } else if (value.is_object() || value.is_array()) {
+    for (auto& item : value) unwrap_uris(item, wrapped);
+  }
+}
+
 std::optional<std::pair<upstream*, std::string>> session::route_uri(std::string_view uri) const {
   if (options_.only) return std::pair<upstream*, std::string>(options_.only, std::string(uri));
   auto parsed = parse_exposed_uri(uri);
@@ -63,7 +72,6 @@ task<json> session::read_resource(std::string method, const json& request, activ
                                                "': resources of the p2pmcp gateway look like p2pmcp://<alias>_<server>/<uri>");
   upstream* target = route->first;
   const std::string original = route->second;
-  params["uri"] = original;
   const hub::subscription key(target, original);
   if (method == "resources/unsubscribe" && hub_.has_other_subscribers(key, *this)) {
     // Other sessions still want its updates: only this one stops getting them.
@@ -112,7 +120,7 @@ task<json> session::complete(const json& request, active_request& state) {
     if (route) params["ref"]["name"] = route->second;
   } else if (const json* uri = string_member(ref, "uri")) {
     route = route_uri(uri->get<std::string>());
-    if (route) params["ref"]["uri"] = route->second;
+    // forward() unwraps the uri, as every other one in params.
   }
   if (!route) co_return jsonrpc::make_error_response(state.id, codes::invalid_params, "completion/complete: unknown prompt or resource in \"ref\"");
   upstream* target = route->first;

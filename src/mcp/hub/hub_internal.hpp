@@ -35,6 +35,10 @@ inline const json* string_member(const json& object, const char* key) {
   return &*it;
 }
 
+// Replaces every string in `value` (at any depth) that starts with `wrapped`
+// ("p2pmcp://<prefix>/") by the rest of it: the original URI.
+void unwrap_uris(json& value, std::string_view wrapped);
+
 }  // namespace detail
 
 // One request of a client, while the session serves it.

@@ -733,6 +733,69 @@ TEST(hub, resources_are_addressed_by_prefixed_uris) {
   });
 }
 
+TEST(hub, uris_the_gateway_hands_out_reach_the_server_unwrapped_wherever_they_are_sent) {
+  with_hub([](asio::any_io_executor ex, hub& h) -> task<void> {
+    fake_upstream a(ex, "everything");
+    a.set_tools({tool("embed")});
+    a.on_request = [&](std::string method, json params) -> task<rpc_result<json>> {
+      json result = json::object();
+      if (method == "tools/call") {
+        // Gives back what it got, as an embedded resource and a resource link.
+        result = J(R"({"content": [{"type": "resource", "resource": {"text": "t"}}, {"type": "resource_link", "name": "l"}]})");
+        const json& args = params.value("arguments", json::object());
+        result["content"][0]["resource"]["uri"] = args.value("uri", std::string("test://embedded"));
+        result["content"][1]["uri"] = args.value("uri", std::string("test://embedded"));
+      } else if (method == "completion/complete") {
+        result = J(R"({"completion": {"values": []}})");
+      } else if (method == "prompts/get") {
+        result = J(R"({"messages": []})");
+      }
+      co_return result;
+    };
+    h.add_upstream(a, "k3Xq9a_everything");
+    recording_client client(ex);
+    auto s = h.open_session(client, {});
+
+    CALL(first, *s, 1, "tools/call", R"({"name": "k3Xq9a_everything_embed"})");
+    const std::string handed_out = first["result"]["content"][0]["resource"]["uri"];
+    EXPECT_EQ(handed_out, "p2pmcp://k3Xq9a_everything/test://embedded");
+    EXPECT_EQ(first["result"]["content"][1]["uri"], handed_out);
+
+    // Sent back as an argument, at any depth: unwrapped; another server's URI and other
+    // strings are left alone. The result is wrapped once, not twice.
+    json args = J(R"({"deep": [{"x": 1}], "other": "p2pmcp://local_files/file:///a", "plain": "p2pmcp://"})");
+    args["uri"] = handed_out;
+    args["deep"][0]["u"] = handed_out;
+    json call_params = J(R"({"name": "k3Xq9a_everything_embed"})");
+    call_params["arguments"] = args;
+    json again_message = request(2, "tools/call", call_params);
+    json again = co_await call(*s, std::move(again_message), ex);
+    const json sent = a.requests.back()["params"]["arguments"];
+    EXPECT_EQ(sent["uri"], "test://embedded");
+    EXPECT_EQ(sent["deep"][0]["u"], "test://embedded");
+    EXPECT_EQ(sent["other"], "p2pmcp://local_files/file:///a");
+    EXPECT_EQ(sent["plain"], "p2pmcp://");
+    EXPECT_EQ(again["result"]["content"][0]["resource"]["uri"], handed_out);
+
+    // completion/complete refs and arguments, prompts/get arguments.
+    json complete_params = J(R"({"ref": {"type": "ref/resource"}, "argument": {"name": "id"}})");
+    complete_params["ref"]["uri"] = "p2pmcp://k3Xq9a_everything/test://static/{id}";
+    complete_params["argument"]["value"] = handed_out;
+    json complete_message = request(3, "completion/complete", complete_params);
+    json completed = co_await call(*s, std::move(complete_message), ex);
+    EXPECT_TRUE(completed.contains("result"));
+    EXPECT_EQ(a.requests.back()["params"]["ref"]["uri"], "test://static/{id}");
+    EXPECT_EQ(a.requests.back()["params"]["argument"]["value"], "test://embedded");
+    json prompt_params = J(R"({"name": "k3Xq9a_everything_p"})");
+    prompt_params["arguments"]["file"] = handed_out;
+    json prompt_message = request(4, "prompts/get", prompt_params);
+    json prompt = co_await call(*s, std::move(prompt_message), ex);
+    EXPECT_EQ(a.requests.back()["params"]["arguments"]["file"], "test://embedded");
+    s.reset();
+    co_await h.remove_upstream(a);
+  });
+}
+
 TEST(hub, aggregated_lists_ask_every_upstream_at_once_and_keep_the_hub_order) {
   with_hub([](asio::any_io_executor ex, hub& h) -> task<void> {
     using namespace asio::experimental::awaitable_operators;

@@ -232,6 +232,9 @@ task<void> session::wait_until_started(upstream& up) {
 
 task<json> session::forward(upstream& up, std::string method, json params, active_request& state) {
   if (!params.is_object()) params = json::object();
+  // Names and URIs round-trip: a URI the gateway handed out for this upstream reaches it
+  // as the original, wherever the client puts it (arguments at any depth, refs, uris).
+  if (!options_.only) unwrap_uris(params, std::string(uri_scheme) + prefix_of(up) + "/");
   // A progress token only when the client sent one: then the hub's own, unique among
   // every session's requests to `up`, and progress goes back with the client's value.
   // Without one the server sees the request as the client sent it (no `_meta` added).
