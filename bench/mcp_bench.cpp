@@ -33,7 +33,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include <nlohmann/json.hpp>
+#include "mcp/jsonrpc/json.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -65,7 +65,7 @@ namespace {
 namespace asio = boost::asio;
 namespace fs = std::filesystem;
 namespace client = mcp::gateway::client;
-using json = nlohmann::json;
+using json = mcp::json;
 using p2p::task;
 using steady = std::chrono::steady_clock;
 using namespace std::chrono_literals;

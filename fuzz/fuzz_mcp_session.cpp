@@ -72,7 +72,8 @@ class echo_upstream final : public mcp::server::upstream {
   const json& server_info() const noexcept override { return info_; }
   const json& server_capabilities() const noexcept override { return capabilities_; }
   const std::string& instructions() const noexcept override { return version_; }
-  task<rpc_result<json>> request(std::string method, json params, mcp::server::duration) override {
+  task<rpc_result<json>> request(std::string method, json params, mcp::server::duration,
+                                 const std::string*) override {
     if (method.size() % 5 == 0) co_return rpc_error(-32000, "refused");
     if (method.size() % 3 == 0 && params.is_object() && params.contains("_meta")) {
       // Progress and a sampling request of its own, as servers do mid-call.

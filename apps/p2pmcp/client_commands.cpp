@@ -10,7 +10,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
+#include "mcp/jsonrpc/json.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -30,7 +30,7 @@ namespace {
 
 namespace fs = std::filesystem;
 namespace client = mcp::gateway::client;
-using json = nlohmann::json;
+using json = mcp::json;
 using client::task;
 
 int fail(const std::string& sentence, int status = 1) {

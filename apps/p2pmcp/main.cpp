@@ -18,7 +18,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
+#include "mcp/jsonrpc/json.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -287,7 +287,7 @@ mcp_node_options load_mcp_options(const options& o, const fs::path& home) {
     std::error_code ec;
     if (fs::exists(home / "config.json", ec)) path = home / "config.json";
   }
-  nlohmann::json node_settings_json;
+  mcp::json node_settings_json;
   std::string file = "(no config)";
   if (path) {
     auto loaded = mcp::server::load_config(*path);

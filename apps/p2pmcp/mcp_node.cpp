@@ -21,7 +21,7 @@ namespace p2pmcp {
 
 namespace asio = boost::asio;
 namespace log = p2p::log;
-using json = nlohmann::json;
+using json = mcp::json;
 using namespace asio::experimental::awaitable_operators;
 
 namespace {

@@ -309,8 +309,7 @@ describe("p2pmcp end to end with real MCP software", () => {
     // A server-to-client request goes to the client whose call caused it, not to every
     // session or the first one. Sequential on purpose: stdio (A's hosted server) and the
     // libp2p hop carry no link from a sampling request to the call that caused it, so with
-    // two such calls in flight at once the node can only guess (it picks the session whose
-    // request to that server started last: src/mcp/hub/hub.hpp).
+    // two such calls in flight at once the node refuses to guess (src/mcp/hub/hub.hpp).
     const sample = (client) =>
       withDeadline(client.callTool({ name: name("everything", "trigger-sampling-request"),
                                      arguments: { prompt: "who answers?" } }, undefined, sdkTimeout),

@@ -167,7 +167,7 @@ json builtin_server::call_peers() const {
   return text_result(std::move(text), std::move(structured));
 }
 
-task<rpc_result<json>> builtin_server::request(std::string method, json params, duration) {
+task<rpc_result<json>> builtin_server::request(std::string method, json params, duration, const std::string*) {
   if (stopped_) co_return rpc_error(codes::connection_closed, unavailable_reason());
   if (method == "tools/list") {
     json result = json::object();

@@ -23,7 +23,7 @@
 
 namespace mcp::builtin {
 
-using json = nlohmann::json;
+using json = mcp::json;
 using server::rpc_error;
 using server::rpc_result;
 using server::server_message;
@@ -77,7 +77,8 @@ class builtin_server final : public server::upstream {
   const json& server_capabilities() const noexcept override { return capabilities_; }
   const std::string& instructions() const noexcept override { return instructions_; }
 
-  task<rpc_result<json>> request(std::string method, json params, duration timeout) override;
+  task<rpc_result<json>> request(std::string method, json params, duration timeout,
+                                 const std::string* cancel_reason = nullptr) override;
   bool notify(std::string, json) override { return !stopped_; }
   // Never has messages of its own; nullopt once stopped or cancelled.
   task<std::optional<server_message>> next_message() override;

@@ -9,17 +9,30 @@
 // caches or by asking each upstream, and forwards everything else to the upstream that
 // owns the name or URI. Upstreams are shared by many sessions, so the hub is the single
 // reader of each upstream's messages and routes them:
-//   - notifications/progress: every forwarded request carries a progress token of the
-//     hub's (so an upstream's idle timeout restarts on progress); progress comes back to
-//     the requesting client with its own token, or is dropped if it asked for none;
-//   - server-to-client requests (sampling, elicitation, roots): to the session whose
-//     request to that upstream started last (stdio and libp2p carry no link between the
-//     two; HTTP clients get it on the request's SSE stream), with a fresh id; its answer
-//     goes back to the upstream. No session in reach: answered with an error at once;
-//   - resources/updated: to the sessions that subscribed to that resource;
-//   - list_changed (resources, prompts) and logging messages: to the sessions that see
-//     the upstream. tools/list_changed is sent by the hub itself whenever what a session
-//     would list changes (an upstream's cached tools, an upstream coming or going).
+//   - notifications/progress: a forwarded request carries a progress token only when the
+//     client sent one; then it is the hub's own (unique among all sessions' requests, and
+//     the upstream's idle timeout restarts on progress), and progress goes back to the
+//     client with its own token, same JSON type. A request without one reaches the server
+//     without `_meta.progressToken` (and without an empty `_meta` added);
+//   - server-to-client requests (sampling/createMessage, elicitation/create, roots/list)
+//     and notifications/message are routed only when that is unambiguous, because stdio
+//     and the libp2p hop carry no link from them to the request that caused them: to a
+//     session only if every request in flight to that upstream is that session's (with
+//     none in flight: only if a single session sees the upstream), and on that request's
+//     reply stream (HTTP: its SSE stream) when it is the only one; server requests get a
+//     fresh id and their answer goes back to the upstream. Otherwise a server request
+//     is refused at once with a JSON-RPC error saying why ("p2pmcp cannot tell which of
+//     its 2 clients this elicitation/create is for; ..."; -32601 when no client is
+//     there at all) and a log message is dropped (counted, logged at debug level, rate
+//     limited): one client's data never reaches another;
+//   - resources/updated: to the sessions that subscribed to that resource. Subscriptions
+//     are counted: a session's unsubscribe is answered by the hub while other sessions
+//     still subscribe; the upstream is unsubscribed when the last subscriber
+//     unsubscribes or closes;
+//   - list_changed (resources, prompts): to every session that sees the upstream (they
+//     are about the server, not a client's data). tools/list_changed is sent by the hub
+//     itself whenever what a session would list changes (an upstream's cached tools, an
+//     upstream coming or going).
 //
 // Threading: one io_context thread. Lifetimes: upstreams outlive remove_upstream();
 // sessions are closed (close() or destroyed) before the hub is destroyed.
@@ -31,7 +44,7 @@
 #include "p2p/core/signal.hpp"
 #include "p2p/core/task_group.hpp"
 
-#include <nlohmann/json.hpp>
+#include "mcp/jsonrpc/json.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 
@@ -46,7 +59,7 @@
 
 namespace mcp::hub {
 
-using json = nlohmann::json;
+using json = mcp::json;
 using p2p::duration;
 using p2p::task;
 using server::rpc_error;
@@ -144,6 +157,8 @@ class hub {
 
   const hub_options& options() const noexcept { return options_; }
   std::size_t session_count() const noexcept { return sessions_.size(); }
+  // notifications/message an upstream sent that no single session could be named for.
+  std::uint64_t dropped_log_messages() const noexcept { return dropped_log_messages_; }
 
  private:
   friend class session;
@@ -155,8 +170,23 @@ class hub {
   task<void> pump(upstream* up);
   task<void> watch(upstream* up, bool tools);
   void dispatch(upstream& up, server_message message);
+  // Who a message `up` sent on its own is for, when that is unambiguous: the one
+  // session owning every request in flight to `up` (or, with none in flight, the only
+  // session that sees `up`); `via` is that request when it is the only one.
+  struct recipient;  // hub_internal.hpp
+  recipient recipient_of(const upstream& up) const;
+  std::string ambiguity(const upstream& up, const recipient& to, std::string_view what) const;
   void route_server_request(upstream& up, server_message message);
+  void route_log_message(upstream& up, json message);
   void catalogue_changed(const upstream* up);
+  // Subscriptions are counted: the upstream is unsubscribed when its last subscriber
+  // unsubscribes or goes away.
+  using subscription = std::pair<const upstream*, std::string>;  // upstream, original uri
+  bool has_other_subscribers(const subscription& key, const session& s) const;
+  // `s` no longer subscribes; the last one to leave unsubscribes the upstream unless
+  // `unsubscribed` (it did so itself).
+  void leave_subscription(const subscription& key, session& s, bool unsubscribed = false);
+  task<void> unsubscribe(upstream* up, std::string uri);
   bool visible(const entry& e) const;
   void rebuild_index();
 
@@ -168,7 +198,8 @@ class hub {
   std::set<session*> sessions_;
   std::map<std::int64_t, progress_route> progress_;
   std::int64_t next_token_ = 1;
-  std::uint64_t next_serial_ = 0;  // orders forwarded requests (server requests go to the latest)
+  std::uint64_t dropped_log_messages_ = 0;
+  std::map<subscription, std::set<session*>> subscribers_;
   std::map<std::string, tool_route> tool_index_;
   bool index_dirty_ = true;
   bool stopping_ = false;
@@ -234,7 +265,7 @@ class session {
   // From the hub.
   void deliver_progress(const std::string& request_key, json notification);
   void deliver_server_request(upstream& from, server_message message, active_request* via);
-  void deliver_cancel_of_server_request(upstream& from, const json& upstream_id);
+  void deliver_cancel_of_server_request(upstream& from, const json& upstream_id, const std::string& reason);
   void deliver_resource_updated(upstream& from, json notification);
   void post(json message);
 

@@ -24,6 +24,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <deque>
 #include <functional>
 
@@ -58,8 +59,9 @@ class fake_upstream final : public upstream {
   const json& server_capabilities() const noexcept override { return capabilities_; }
   const std::string& instructions() const noexcept override { return instructions_; }
 
-  task<rpc_result<json>> request(std::string method, json params, duration) override {
+  task<rpc_result<json>> request(std::string method, json params, duration, const std::string* reason) override {
     record(method, params);
+    cancel_reason = reason;
     if (!available_) co_return rpc_error(-32000, unavailable_reason());
     if (!on_request) co_return json::object();
     co_return co_await on_request(std::move(method), std::move(params));
@@ -138,6 +140,7 @@ class fake_upstream final : public upstream {
   }
 
   handler on_request;
+  const std::string* cancel_reason = nullptr;  // of the latest request, while it runs
   std::vector<json> requests;
   std::vector<std::string> notifications;
   std::vector<json> responses;
@@ -307,6 +310,77 @@ TEST(hub, tool_call_goes_to_its_upstream_with_the_original_name_and_progress_com
   });
 }
 
+TEST(hub, a_progress_token_reaches_the_server_only_when_the_client_sent_one) {
+  with_hub([](asio::any_io_executor ex, hub& h) -> task<void> {
+    fake_upstream a(ex, "everything");
+    a.set_tools({tool("echo")});
+    a.on_request = [&](std::string, json) -> task<rpc_result<json>> {
+      json result = J(R"({"content": []})");
+      co_return result;
+    };
+    h.add_upstream(a, "local_everything");
+    recording_client client(ex);
+    auto s = h.open_session(client, {});
+    // No _meta: none is added.
+    CALL(plain, *s, 1, "tools/call", R"({"name": "local_everything_echo", "arguments": {"x": 1}})");
+    EXPECT_EQ(a.requests.back()["params"].dump(), R"({"name":"echo","arguments":{"x":1}})");
+    // _meta without a token: passed as it is.
+    CALL(meta, *s, 2, "tools/call", R"({"name": "local_everything_echo", "_meta": {"trace": "t1"}})");
+    EXPECT_EQ(a.requests.back()["params"].dump(), R"({"name":"echo","_meta":{"trace":"t1"}})");
+    // Not a tool call: nothing added either.
+    CALL(subscribed, *s, 3, "resources/subscribe", R"({"uri": "p2pmcp://local_everything/test://r"})");
+    EXPECT_EQ(a.requests.back()["method"], "resources/subscribe");
+    EXPECT_EQ(a.requests.back()["params"].dump(), R"({"uri":"test://r"})");
+    // A token: the hub's own in its place (unique among all sessions), other members kept.
+    CALL(with_token, *s, 4, "tools/call", R"({"name": "local_everything_echo", "_meta": {"progressToken": 1, "trace": "t2"}})");
+    const json sent_meta = a.requests.back()["params"]["_meta"];
+    EXPECT_TRUE(sent_meta["progressToken"].is_number_integer());
+    EXPECT_EQ(sent_meta["trace"], "t2");
+    EXPECT_EQ(sent_meta.size(), 2u);
+    s.reset();
+    co_await h.remove_upstream(a);
+  });
+}
+
+TEST(hub, progress_goes_back_with_the_clients_own_token_of_the_same_type) {
+  with_hub([](asio::any_io_executor ex, hub& h) -> task<void> {
+    fake_upstream a(ex, "everything");
+    a.set_tools({tool("slow")});
+    p2p::signal proceed(ex);
+    bool go = false;
+    a.on_request = [&](std::string, json params) -> task<rpc_result<json>> {
+      json progress = J(R"({"progress": 1, "total": 2})");
+      progress["progressToken"] = params["_meta"]["progressToken"];
+      a.push(jsonrpc::make_notification("notifications/progress", std::move(progress)));
+      while (!go) co_await proceed.wait();
+      json result = J(R"({"content": []})");
+      co_return result;
+    };
+    h.add_upstream(a, "local_everything");
+    recording_client c1(ex), c2(ex);
+    auto s1 = h.open_session(c1, {});
+    auto s2 = h.open_session(c2, {});
+    // Both clients use the same token value; each gets its own progress, as sent.
+    recording_reply r1(ex), r2(ex);
+    p2p::task_group calls(ex);
+    json m1 = request(1, "tools/call", J(R"({"name": "local_everything_slow", "_meta": {"progressToken": 7}})"));
+    json m2 = request(1, "tools/call", J(R"({"name": "local_everything_slow", "_meta": {"progressToken": "7"}})"));
+    calls.spawn(s1->handle(std::move(m1), &r1), "call 1");
+    calls.spawn(s2->handle(std::move(m2), &r2), "call 2");
+    co_await r1.wait_related(1);
+    co_await r2.wait_related(1);
+    go = true;
+    proceed.notify();
+    co_await calls.wait();
+    EXPECT_NE(a.requests[0]["params"]["_meta"]["progressToken"], a.requests[1]["params"]["_meta"]["progressToken"]);
+    EXPECT_EQ(r1.related[0]["params"].dump(), R"({"progress":1,"total":2,"progressToken":7})");
+    EXPECT_EQ(r2.related[0]["params"].dump(), R"({"progress":1,"total":2,"progressToken":"7"})");
+    s1.reset();
+    s2.reset();
+    co_await h.remove_upstream(a);
+  });
+}
+
 TEST(hub, sampling_request_reaches_the_calling_client_and_its_answer_the_server) {
   with_hub([](asio::any_io_executor ex, hub& h) -> task<void> {
     fake_upstream a(ex, "everything");
@@ -341,6 +415,201 @@ TEST(hub, sampling_request_reaches_the_calling_client_and_its_answer_the_server)
     EXPECT_TRUE(other_client.posted.empty());
     bystander.reset();
     s.reset();
+    co_await h.remove_upstream(a);
+  });
+}
+
+TEST(hub, member_order_passes_through_in_both_directions) {
+  with_hub([](asio::any_io_executor ex, hub& h) -> task<void> {
+    // Not alphabetical on purpose: a sorted JSON type would reorder every one of these.
+    const std::string schema_text =
+        R"({"type":"object","properties":{"zeta":{"type":"string"},"alpha":{"type":"number"},"mid":{"type":"boolean"}},"required":["zeta"]})";
+    const std::string form_text =
+        R"({"message":"Who?","requestedSchema":{"type":"object","properties":{"name":{"type":"string"},"age":{"type":"integer"},"email":{"type":"string"}}}})";
+    const std::string reply_text = R"({"action":"accept","content":{"name":"Ada","age":36,"email":"a@b.c"}})";
+    fake_upstream a(ex, "forms");
+    json listed_tool = J(R"({"name": "ask", "title": "Ask", "description": "d"})");
+    listed_tool["inputSchema"] = json::parse(schema_text);
+    a.set_tools({listed_tool});
+    a.on_request = [&](std::string, json) -> task<rpc_result<json>> {
+      json form = jsonrpc::make_request(8, "elicitation/create", json::parse(form_text));
+      a.push(std::move(form));
+      co_await a.wait_for_responses(1);
+      json result = J(R"({"content": []})");
+      co_return result;
+    };
+    h.add_upstream(a, "local_forms");
+    recording_client client(ex);
+    auto s = h.open_session(client, {});
+    CALL(init, *s, 1, "initialize", R"({"capabilities": {"elicitation": {}}})");
+    CALL(listed, *s, 2, "tools/list", "{}");
+    EXPECT_EQ(listed["result"]["tools"][0]["inputSchema"].dump(), schema_text);
+    EXPECT_EQ(listed["result"]["tools"][0].dump(),
+              R"({"name":"local_forms_ask","title":"Ask","description":"d","inputSchema":)" + schema_text + "}");
+
+    recording_reply reply(ex);
+    p2p::task_group calls(ex);
+    json message = request(3, "tools/call", J(R"({"name": "local_forms_ask", "arguments": {"b": 1, "a": 2}})"));
+    calls.spawn(s->handle(std::move(message), &reply), "call");
+    co_await reply.wait_related(1);
+    EXPECT_EQ(reply.related[0]["params"].dump(), form_text);
+    EXPECT_EQ(a.requests.back()["params"]["arguments"].dump(), R"({"b":1,"a":2})");
+    json answer = jsonrpc::make_result_response(reply.related[0]["id"], json::parse(reply_text));
+    co_await s->handle(std::move(answer), nullptr);
+    co_await calls.wait();
+    EXPECT_EQ(a.responses[0]["result"].dump(), reply_text);
+    s.reset();
+    co_await h.remove_upstream(a);
+  });
+}
+
+// Two clients call the same tool of one shared upstream at once; what the server sends
+// on its own while both calls are in flight has no owner it could name.
+TEST(hub, server_messages_go_only_where_the_routing_is_unambiguous) {
+  with_hub([](asio::any_io_executor ex, hub& h) -> task<void> {
+    fake_upstream a(ex, "everything");
+    a.set_tools({tool("work")});
+    p2p::signal proceed(ex), arrived(ex);
+    bool go = false;
+    int calls_in = 0;
+    a.on_request = [&](std::string, json) -> task<rpc_result<json>> {
+      ++calls_in;
+      arrived.notify();
+      while (!go) co_await proceed.wait();
+      json result = J(R"({"content": []})");
+      co_return result;
+    };
+    h.add_upstream(a, "local_everything");
+    recording_client c1(ex), c2(ex);
+    auto s1 = h.open_session(c1, {});
+    auto s2 = h.open_session(c2, {});
+    CALL(init1, *s1, 1, "initialize", R"({"capabilities": {"sampling": {}, "elicitation": {}}})");
+    CALL(init2, *s2, 1, "initialize", R"({"capabilities": {"sampling": {}, "elicitation": {}}})");
+    c1.posted.clear();
+    c2.posted.clear();
+
+    // No request in flight, two clients: a log line is dropped (counted), a server
+    // request refused. list_changed reaches both: it is about the server.
+    a.push(jsonrpc::make_notification("notifications/message", J(R"({"level": "info", "data": "idle"})")));
+    a.push(jsonrpc::make_request(50, "roots/list", json::object()));
+    a.push(jsonrpc::make_notification("notifications/resources/list_changed"));
+    co_await a.wait_for_responses(1);
+    while (c1.posted.empty() || c2.posted.empty()) co_await c1.signal.wait();
+    EXPECT_EQ(h.dropped_log_messages(), 1u);
+    EXPECT_EQ(a.responses[0]["error"]["message"],
+              "p2pmcp cannot tell which of its 2 clients this roots/list is for: they share one session with the "
+              "MCP server 'everything', whose messages do not say (try again while only one client uses that server)");
+    EXPECT_EQ(c1.posted.size(), 1u);
+    EXPECT_EQ(c1.posted[0]["method"], "notifications/resources/list_changed");
+    EXPECT_EQ(c2.posted.size(), 1u);
+
+    // One call in flight (s1's): a log line and an elicitation go on its reply stream,
+    // the logger named after the server; s2 gets nothing.
+    recording_reply r1(ex), r2(ex), r1b(ex);
+    p2p::task_group calls(ex);
+    json m1 = request(2, "tools/call", J(R"({"name": "local_everything_work"})"));
+    calls.spawn(s1->handle(std::move(m1), &r1), "s1 call");
+    while (calls_in < 1) co_await arrived.wait();
+    a.push(jsonrpc::make_notification("notifications/message", J(R"({"level": "info", "logger": "w", "data": "for s1"})")));
+    a.push(jsonrpc::make_request(51, "elicitation/create", J(R"({"message": "for s1"})")));
+    co_await r1.wait_related(2);
+    EXPECT_EQ(r1.related[0]["method"], "notifications/message");
+    EXPECT_EQ(r1.related[0]["params"]["logger"], "local_everything/w");
+    EXPECT_EQ(r1.related[1]["method"], "elicitation/create");
+    json answer = jsonrpc::make_result_response(r1.related[1]["id"], J(R"({"action": "decline"})"));
+    co_await s1->handle(std::move(answer), nullptr);
+    co_await a.wait_for_responses(2);
+    EXPECT_EQ(a.responses[1]["id"], 51);
+    EXPECT_EQ(a.responses[1]["result"]["action"], "decline");
+
+    // A second call of the same client: still its messages, but which call is unknown,
+    // so they go on the session's own stream.
+    json m1b = request(3, "tools/call", J(R"({"name": "local_everything_work"})"));
+    calls.spawn(s1->handle(std::move(m1b), &r1b), "s1 second call");
+    while (calls_in < 2) co_await arrived.wait();
+    a.push(jsonrpc::make_notification("notifications/message", J(R"({"level": "info", "data": "s1 again"})")));
+    while (c1.posted.size() < 2) co_await c1.signal.wait();
+    EXPECT_EQ(c1.posted[1]["params"]["data"], "s1 again");
+
+    // Calls of both clients in flight: refused and dropped, never guessed.
+    json m2 = request(2, "tools/call", J(R"({"name": "local_everything_work"})"));
+    calls.spawn(s2->handle(std::move(m2), &r2), "s2 call");
+    while (calls_in < 3) co_await arrived.wait();
+    a.push(jsonrpc::make_notification("notifications/message", J(R"({"level": "info", "data": "whose?"})")));
+    a.push(jsonrpc::make_request(52, "sampling/createMessage", J(R"({"maxTokens": 5})")));
+    co_await a.wait_for_responses(3);
+    EXPECT_EQ(a.responses[2]["id"], 52);
+    EXPECT_EQ(a.responses[2]["error"]["code"], -32603);
+    EXPECT_NE(a.responses[2]["error"]["message"].get<std::string>().find("which of its 2 clients this sampling/createMessage"),
+              std::string::npos);
+    EXPECT_EQ(h.dropped_log_messages(), 2u);
+
+    go = true;
+    proceed.notify();
+    co_await calls.wait();
+    EXPECT_EQ(r1.related.size(), 2u);
+    EXPECT_TRUE(r2.related.empty());
+    EXPECT_TRUE(r1b.related.empty());
+    EXPECT_EQ(c1.posted.size(), 2u);
+    EXPECT_EQ(c2.posted.size(), 1u);
+    s1.reset();
+    s2.reset();
+    co_await h.remove_upstream(a);
+  });
+}
+
+TEST(hub, subscriptions_are_counted_so_one_client_leaving_keeps_the_others_updates) {
+  with_hub([](asio::any_io_executor ex, hub& h) -> task<void> {
+    fake_upstream a(ex, "everything");
+    p2p::signal asked(ex);
+    a.on_request = [&](std::string, json) -> task<rpc_result<json>> {
+      asked.notify();
+      co_return json::object();
+    };
+    h.add_upstream(a, "local_everything");
+    recording_client c1(ex), c2(ex), c3(ex);
+    auto s1 = h.open_session(c1, {});
+    auto s2 = h.open_session(c2, {});
+    auto s3 = h.open_session(c3, {});
+    auto unsubscribes = [&] {
+      return std::count_if(a.requests.begin(), a.requests.end(),
+                           [](const json& r) { return r["method"] == "resources/unsubscribe"; });
+    };
+    auto updated = [&] {
+      json n = jsonrpc::make_notification("notifications/resources/updated", J(R"({"uri": "test://r"})"));
+      a.push(std::move(n));
+    };
+    CALL(sub1, *s1, 1, "resources/subscribe", R"({"uri": "p2pmcp://local_everything/test://r"})");
+    CALL(sub2, *s2, 1, "resources/subscribe", R"({"uri": "p2pmcp://local_everything/test://r"})");
+    EXPECT_TRUE(sub1.contains("result"));
+    EXPECT_TRUE(sub2.contains("result"));
+    updated();
+    while (c1.posted.empty() || c2.posted.empty()) co_await c1.signal.wait();
+    EXPECT_EQ(c1.posted[0]["params"]["uri"], "p2pmcp://local_everything/test://r");
+    EXPECT_EQ(c2.posted[0]["params"]["uri"], "p2pmcp://local_everything/test://r");
+
+    // s1 leaves: answered here, the server keeps the subscription for s2.
+    CALL(unsub1, *s1, 2, "resources/unsubscribe", R"({"uri": "p2pmcp://local_everything/test://r"})");
+    EXPECT_EQ(unsub1["result"], json::object());
+    EXPECT_EQ(unsubscribes(), 0);
+    // A session that never subscribed cannot end s2's subscription either.
+    CALL(unsub3, *s3, 2, "resources/unsubscribe", R"({"uri": "p2pmcp://local_everything/test://r"})");
+    EXPECT_EQ(unsubscribes(), 0);
+    updated();
+    while (c2.posted.size() < 2) co_await c2.signal.wait();
+    EXPECT_EQ(c1.posted.size(), 1u);
+    EXPECT_TRUE(c3.posted.empty());
+
+    // The last subscriber goes away without unsubscribing: the hub unsubscribes for it.
+    s2.reset();
+    while (unsubscribes() < 1) co_await asked.wait();
+    EXPECT_EQ(a.requests.back()["params"]["uri"], "test://r");
+    // A lone subscriber's own unsubscribe reaches the server once.
+    CALL(sub3, *s3, 3, "resources/subscribe", R"({"uri": "p2pmcp://local_everything/test://r"})");
+    CALL(unsub3b, *s3, 4, "resources/unsubscribe", R"({"uri": "p2pmcp://local_everything/test://r"})");
+    s3.reset();
+    EXPECT_EQ(unsubscribes(), 2);
+    s1.reset();
     co_await h.remove_upstream(a);
   });
 }
@@ -389,6 +658,38 @@ TEST(hub, cancellation_from_the_client_cancels_the_upstream_request) {
   });
 }
 
+TEST(hub, a_clients_cancellation_reason_reaches_the_server) {
+  with_hub([](asio::any_io_executor ex, hub& h) -> task<void> {
+    fake_upstream a(ex, "everything");
+    a.set_tools({tool("slow")});
+    p2p::signal never(ex), reached_signal(ex);
+    bool reached = false;
+    std::string reason = "(none)";
+    a.on_request = [&](std::string, json) -> task<rpc_result<json>> {
+      const std::string* given = a.cancel_reason;
+      reached = true;
+      reached_signal.notify();
+      co_await never.wait();  // completes only by cancellation
+      if (given) reason = *given;
+      co_return rpc_error(-32000, "cancelled");
+    };
+    h.add_upstream(a, "local_everything");
+    recording_client client(ex);
+    auto s = h.open_session(client, {});
+    recording_reply reply(ex);
+    p2p::task_group calls(ex);
+    json message = request(3, "tools/call", J(R"({"name": "local_everything_slow"})"));
+    calls.spawn(s->handle(std::move(message), &reply), "call");
+    while (!reached) co_await reached_signal.wait();
+    json cancel = jsonrpc::make_cancelled(3, "the user pressed stop");
+    co_await s->handle(std::move(cancel), nullptr);
+    co_await calls.wait();
+    EXPECT_EQ(reason, "the user pressed stop");
+    s.reset();
+    co_await h.remove_upstream(a);
+  });
+}
+
 json resource_answer(const std::string& method, const json& params) {
   json result = json::object();
   if (method == "resources/list") {
@@ -429,6 +730,69 @@ TEST(hub, resources_are_addressed_by_prefixed_uris) {
     EXPECT_EQ(prompts["result"]["prompts"][0]["name"], "k3Xq9a_everything_simple");
     CALL(prompt, *s, 6, "prompts/get", R"({"name": "k3Xq9a_everything_simple"})");
     EXPECT_EQ(prompt["result"]["messages"][0]["content"]["text"], "simple");
+    s.reset();
+    co_await h.remove_upstream(a);
+  });
+}
+
+TEST(hub, uris_the_gateway_hands_out_reach_the_server_unwrapped_wherever_they_are_sent) {
+  with_hub([](asio::any_io_executor ex, hub& h) -> task<void> {
+    fake_upstream a(ex, "everything");
+    a.set_tools({tool("embed")});
+    a.on_request = [&](std::string method, json params) -> task<rpc_result<json>> {
+      json result = json::object();
+      if (method == "tools/call") {
+        // Gives back what it got, as an embedded resource and a resource link.
+        result = J(R"({"content": [{"type": "resource", "resource": {"text": "t"}}, {"type": "resource_link", "name": "l"}]})");
+        const json& args = params.value("arguments", json::object());
+        result["content"][0]["resource"]["uri"] = args.value("uri", std::string("test://embedded"));
+        result["content"][1]["uri"] = args.value("uri", std::string("test://embedded"));
+      } else if (method == "completion/complete") {
+        result = J(R"({"completion": {"values": []}})");
+      } else if (method == "prompts/get") {
+        result = J(R"({"messages": []})");
+      }
+      co_return result;
+    };
+    h.add_upstream(a, "k3Xq9a_everything");
+    recording_client client(ex);
+    auto s = h.open_session(client, {});
+
+    CALL(first, *s, 1, "tools/call", R"({"name": "k3Xq9a_everything_embed"})");
+    const std::string handed_out = first["result"]["content"][0]["resource"]["uri"];
+    EXPECT_EQ(handed_out, "p2pmcp://k3Xq9a_everything/test://embedded");
+    EXPECT_EQ(first["result"]["content"][1]["uri"], handed_out);
+
+    // Sent back as an argument, at any depth: unwrapped; another server's URI and other
+    // strings are left alone. The result is wrapped once, not twice.
+    json args = J(R"({"deep": [{"x": 1}], "other": "p2pmcp://local_files/file:///a", "plain": "p2pmcp://"})");
+    args["uri"] = handed_out;
+    args["deep"][0]["u"] = handed_out;
+    json call_params = J(R"({"name": "k3Xq9a_everything_embed"})");
+    call_params["arguments"] = args;
+    json again_message = request(2, "tools/call", call_params);
+    json again = co_await call(*s, std::move(again_message), ex);
+    const json sent = a.requests.back()["params"]["arguments"];
+    EXPECT_EQ(sent["uri"], "test://embedded");
+    EXPECT_EQ(sent["deep"][0]["u"], "test://embedded");
+    EXPECT_EQ(sent["other"], "p2pmcp://local_files/file:///a");
+    EXPECT_EQ(sent["plain"], "p2pmcp://");
+    EXPECT_EQ(again["result"]["content"][0]["resource"]["uri"], handed_out);
+
+    // completion/complete refs and arguments, prompts/get arguments.
+    json complete_params = J(R"({"ref": {"type": "ref/resource"}, "argument": {"name": "id"}})");
+    complete_params["ref"]["uri"] = "p2pmcp://k3Xq9a_everything/test://static/{id}";
+    complete_params["argument"]["value"] = handed_out;
+    json complete_message = request(3, "completion/complete", complete_params);
+    json completed = co_await call(*s, std::move(complete_message), ex);
+    EXPECT_TRUE(completed.contains("result"));
+    EXPECT_EQ(a.requests.back()["params"]["ref"]["uri"], "test://static/{id}");
+    EXPECT_EQ(a.requests.back()["params"]["argument"]["value"], "test://embedded");
+    json prompt_params = J(R"({"name": "k3Xq9a_everything_p"})");
+    prompt_params["arguments"]["file"] = handed_out;
+    json prompt_message = request(4, "prompts/get", prompt_params);
+    json prompt = co_await call(*s, std::move(prompt_message), ex);
+    EXPECT_EQ(a.requests.back()["params"]["arguments"]["file"], "test://embedded");
     s.reset();
     co_await h.remove_upstream(a);
   });

@@ -10,7 +10,7 @@
 #include "p2p/core/bytes.hpp"
 #include "p2p/core/error.hpp"
 
-#include <nlohmann/json_fwd.hpp>
+#include "mcp/jsonrpc/json.hpp"
 
 #include <cstddef>
 #include <deque>
@@ -20,7 +20,7 @@
 
 namespace mcp::jsonrpc {
 
-using json = nlohmann::json;
+using json = mcp::json;
 
 // Default largest message (line without its terminator): 4 MiB.
 inline constexpr std::size_t default_max_line_length = 4 * 1024 * 1024;

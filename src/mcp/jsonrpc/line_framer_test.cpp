@@ -1,6 +1,6 @@
 #include "mcp/jsonrpc/line_framer.hpp"
 
-#include <nlohmann/json.hpp>
+#include "mcp/jsonrpc/json.hpp"
 
 #include <gtest/gtest.h>
 

@@ -13,7 +13,7 @@
 
 #include "mcp/jsonrpc/line_framer.hpp"
 
-#include <nlohmann/json.hpp>
+#include "mcp/jsonrpc/json.hpp"
 
 #include <cstddef>
 #include <optional>

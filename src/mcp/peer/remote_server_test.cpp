@@ -539,6 +539,25 @@ TEST(mcp_remote_server, a_cancelled_caller_sends_notifications_cancelled) {
   });
 }
 
+TEST(mcp_remote_server, a_cancelled_caller_can_give_its_own_reason) {
+  with_remote(fast_options(), [](remote_server& server, fake_peer& peer) -> task<void> {
+    auto end = co_await peer.accept();
+    co_await start_session(end);
+    const std::string reason = "the user pressed stop";
+    auto caller = [&]() -> task<rpc_result<json>> {
+      json params = json::object();
+      params["name"] = "hang";
+      co_return co_await server.request("tools/call", std::move(params), std::chrono::seconds(10), &reason);
+    };
+    auto peer_has_it = [&]() -> task<json> { co_return co_await end.expect("tools/call"); };
+    auto raced = co_await (caller() || peer_has_it());
+    EXPECT_EQ(raced.index(), 1u);
+    if (raced.index() != 1) co_return;
+    json cancelled = co_await end.expect("notifications/cancelled");
+    EXPECT_EQ(cancelled["params"]["reason"], reason);
+  });
+}
+
 TEST(mcp_remote_server, a_disconnect_fails_pending_requests_at_once_and_reconnects) {
   struct way {
     const char* name;

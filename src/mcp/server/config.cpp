@@ -79,7 +79,7 @@ class parser {
     server_config config;
     if (auto settings = root.find("p2pmcp"); settings != root.end()) {
       if (!settings->is_object()) return fail("p2pmcp (the node's settings) must be an object");
-      config.node_settings = nlohmann::json(*settings);  // depth is bounded above
+      config.node_settings = *settings;  // depth is bounded above
     }
     auto servers = root.find("mcpServers");
     if (servers == root.end()) return config;  // a node that hosts nothing

@@ -15,7 +15,7 @@
 //   "servers.json: mcpServers.files.args[2] must be a string".
 #pragma once
 
-#include <nlohmann/json.hpp>
+#include "mcp/jsonrpc/json.hpp"
 
 #include <boost/system/result.hpp>
 
@@ -55,7 +55,7 @@ struct server_config {
   std::vector<server_spec> servers;
   // The top-level "p2pmcp" object (the node's own settings), or null when absent. This
   // module does not interpret it.
-  nlohmann::json node_settings;
+  mcp::json node_settings;
   // Sentences about things ignored, e.g. an entry with a "url" (a remote server, not
   // hosted) or an unknown key. The app logs them.
   std::vector<std::string> warnings;

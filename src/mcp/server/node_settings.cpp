@@ -4,7 +4,7 @@
 
 namespace mcp::server {
 
-using json = nlohmann::json;
+using json = mcp::json;
 
 const access_rule& node_settings::rule_for(const std::string& server) const {
   static const access_rule everyone;

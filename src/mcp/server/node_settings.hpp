@@ -19,7 +19,7 @@
 #include "p2p/core/multiaddr.hpp"
 #include "p2p/core/peer_id.hpp"
 
-#include <nlohmann/json.hpp>
+#include "mcp/jsonrpc/json.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -63,7 +63,7 @@ struct node_settings {
 };
 
 // `settings` is the config's "p2pmcp" value (null when absent). `file` labels messages.
-std::variant<node_settings, std::string> parse_node_settings(const nlohmann::json& settings, const std::string& file);
+std::variant<node_settings, std::string> parse_node_settings(const mcp::json& settings, const std::string& file);
 
 // A multiaddr that must name its peer (/p2p/<id> at the end): for bootstrap entries.
 std::variant<bootstrap_peer, std::string> parse_bootstrap(const std::string& text);

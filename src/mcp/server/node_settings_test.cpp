@@ -5,7 +5,7 @@
 namespace mcp::server {
 namespace {
 
-using json = nlohmann::json;
+using json = mcp::json;
 
 constexpr const char* peer_a = "12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN";
 

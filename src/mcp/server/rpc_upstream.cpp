@@ -639,7 +639,8 @@ task<void> rpc_upstream::tools_changed(std::uint64_t seen) {
 // ---------------------------------------------------------------------------------
 // Requests
 
-task<rpc_result<json>> rpc_upstream::request(std::string method, json params, duration timeout) {
+task<rpc_result<json>> rpc_upstream::request(std::string method, json params, duration timeout,
+                                             const std::string* cancel_reason) {
   if (method == "initialize")
     co_return rpc_error{codes::invalid_request, "initialize is sent by p2pmcp itself when it starts the session",
                         json(), false};
@@ -669,10 +670,11 @@ task<rpc_result<json>> rpc_upstream::request(std::string method, json params, du
     }
   }
   if (state_ != server_state::ready || stop_requested_) co_return unavailable_error();
-  co_return co_await call(std::move(method), std::move(params), timeout);
+  co_return co_await call(std::move(method), std::move(params), timeout, cancel_reason);
 }
 
-task<rpc_result<json>> rpc_upstream::call(std::string method, json params, duration timeout) {
+task<rpc_result<json>> rpc_upstream::call(std::string method, json params, duration timeout,
+                                          const std::string* cancel_reason) {
   if (session_over_) co_return unavailable_error();
   if (pending_.size() >= options_.max_pending_requests)
     co_return rpc_error{codes::too_many_requests,
@@ -746,7 +748,7 @@ task<rpc_result<json>> rpc_upstream::call(std::string method, json params, durat
     co_await request.timer.async_wait(asio::as_tuple(asio::use_awaitable));
     const asio::cancellation_state cancellation = co_await asio::this_coro::cancellation_state;
     if (!request.outcome && is_cancelled(cancellation)) {
-      cancel_at_server("cancelled by the requester");
+      cancel_at_server(cancel_reason ? *cancel_reason : std::string("cancelled by the requester"));
       co_return rpc_error{codes::connection_closed, describe_request(method) + " was cancelled", json(), false};
     }
   }

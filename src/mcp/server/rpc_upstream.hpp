@@ -41,7 +41,7 @@
 #include "p2p/core/signal.hpp"
 #include "p2p/core/task_group.hpp"
 
-#include <nlohmann/json.hpp>
+#include "mcp/jsonrpc/json.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 
@@ -60,7 +60,7 @@
 namespace mcp::server {
 
 namespace asio = boost::asio;
-using json = nlohmann::json;
+using json = mcp::json;
 using p2p::time_point;
 
 // The MCP revisions we speak, newest first (the first is the one we ask for).
@@ -148,7 +148,8 @@ class rpc_upstream : public upstream {
   // also queued for the caller), up to options.max_request_duration. On timeout, or
   // when the calling coroutine is cancelled, the server gets notifications/cancelled.
   // `params` must be an object or null. `initialize` is refused: the lifecycle is ours.
-  task<rpc_result<json>> request(std::string method, json params, duration timeout) override;
+  task<rpc_result<json>> request(std::string method, json params, duration timeout,
+                                 const std::string* cancel_reason = nullptr) override;
   // Sends a notification when ready; false otherwise (or when the output is full or the
   // line is over options.max_outgoing_line).
   bool notify(std::string method, json params = json()) override;
@@ -253,7 +254,8 @@ class rpc_upstream : public upstream {
 
   task<void> refresh_tools();
   // Sends a request in the current session, whatever the state.
-  task<rpc_result<json>> call(std::string method, json params, duration timeout);
+  task<rpc_result<json>> call(std::string method, json params, duration timeout,
+                              const std::string* cancel_reason = nullptr);
 
   void handle_frame(jsonrpc::frame frame);
   void handle_message(json message);

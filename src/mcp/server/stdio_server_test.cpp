@@ -388,7 +388,8 @@ TEST(mcp_stdio_server, relays_server_to_client_requests) {
       EXPECT_TRUE(server.respond(*request, j(R"({"role":"assistant","content":{"type":"text","text":"hi!"}})")));
     };
     auto result = co_await (call_tool(server, "sample") && answer_sampling());
-    EXPECT_EQ(text_of(result), R"({"content":{"text":"hi!","type":"text"},"role":"assistant"})");
+    // The answer reaches the server as the client wrote it, member order included.
+    EXPECT_EQ(text_of(result), R"({"role":"assistant","content":{"type":"text","text":"hi!"}})");
 
     // An error answer travels too.
     auto refuse_sampling = [&]() -> task<void> {

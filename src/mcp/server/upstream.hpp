@@ -16,7 +16,9 @@
 //   Never a hang: `timeout` bounds the wait, restarted by each notifications/progress
 //   carrying the request's params._meta.progressToken (chosen by the caller and unique
 //   among its requests), up to the upstream's maximum request duration. Cancelling the
-//   calling coroutine sends notifications/cancelled to the server.
+//   calling coroutine sends notifications/cancelled to the server, whose `reason` is
+//   *cancel_reason when given (the requester's own; an empty one sends none), else a
+//   sentence of the upstream's. `cancel_reason` must outlive the call.
 // - Everything the server sends on its own (notifications, including the progress
 //   notifications of requests; server-to-client requests such as sampling/createMessage,
 //   elicitation/create, roots/list) is queued in arrival order for ONE reader
@@ -31,7 +33,7 @@
 #include "p2p/core/clock.hpp"
 #include "p2p/core/stream.hpp"
 
-#include <nlohmann/json.hpp>
+#include "mcp/jsonrpc/json.hpp"
 
 #include <boost/system/result.hpp>
 
@@ -42,7 +44,7 @@
 
 namespace mcp::server {
 
-using json = nlohmann::json;
+using json = mcp::json;
 using p2p::duration;
 using p2p::task;
 
@@ -101,7 +103,8 @@ class upstream {
   virtual const json& server_capabilities() const noexcept = 0;
   virtual const std::string& instructions() const noexcept = 0;
 
-  virtual task<rpc_result<json>> request(std::string method, json params, duration timeout) = 0;
+  virtual task<rpc_result<json>> request(std::string method, json params, duration timeout,
+                                         const std::string* cancel_reason = nullptr) = 0;
   // Sends a notification when the session is up; false otherwise.
   virtual bool notify(std::string method, json params = json()) = 0;
 

@@ -33,7 +33,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
-#include <nlohmann/json.hpp>
+#include "mcp/jsonrpc/json.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -46,7 +46,7 @@ namespace mcp::gateway::client {
 
 template <class T>
 using task = boost::asio::awaitable<T>;
-using json = nlohmann::json;
+using json = mcp::json;
 
 namespace detail {
 class client_state;  // http_client.cpp

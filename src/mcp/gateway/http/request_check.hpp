@@ -17,7 +17,7 @@
 
 #include "p2p/core/random.hpp"
 
-#include <nlohmann/json.hpp>
+#include "mcp/jsonrpc/json.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -28,7 +28,7 @@
 
 namespace mcp::gateway {
 
-using json = nlohmann::json;
+using json = mcp::json;
 
 // Default TCP port of the gateway's MCP endpoint, http://127.0.0.1:7469/mcp.
 inline constexpr std::uint16_t default_port = 7469;

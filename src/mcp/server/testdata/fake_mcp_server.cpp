@@ -21,7 +21,7 @@
 // (pings the client), big {size} (a text of that many bytes), env {name}, cwd,
 // state (what the lifecycle looked like from here), log {text} (to stderr),
 // close_stdout (closes stdout, keeps running).
-#include <nlohmann/json.hpp>
+#include "mcp/jsonrpc/json.hpp"
 
 #include <signal.h>
 #include <unistd.h>
@@ -36,7 +36,7 @@
 
 namespace {
 
-using json = nlohmann::json;
+using json = mcp::json;
 
 struct settings {
   std::vector<std::string> versions = {"2025-11-25", "2025-06-18", "2025-03-26"};

@@ -1,0 +1,130 @@
+#include "mcp/hub/hub_internal.hpp"
+
+#include "mcp/hub/naming.hpp"
+#include "mcp/jsonrpc/message.hpp"
+
+#include "p2p/core/log.hpp"
+
+namespace mcp::hub {
+
+namespace asio = boost::asio;
+namespace codes = jsonrpc::codes;
+namespace log = p2p::log;
+using namespace detail;
+
+void detail::unwrap_uris(json& value, std::string_view wrapped) {
+  if (value.is_string()) {
+    const std::string& text = value.get_ref<const std::string&>();
+    if (text.size() > wrapped.size() && text.compare(0, wrapped.size(), wrapped) == 0) value = text.substr(wrapped.size());
+  } else if (value.is_object() || value.is_array()) {
+    for (auto& item : value) unwrap_uris(item, wrapped);
+  }
+}
+
+std::optional<std::pair<upstream*, std::string>> session::route_uri(std::string_view uri) const {
+  if (options_.only) return std::pair<upstream*, std::string>(options_.only, std::string(uri));
+  auto parsed = parse_exposed_uri(uri);
+  if (!parsed) return std::nullopt;
+  const auto* e = hub_.find_prefix(parsed->first);
+  if (!e) return std::nullopt;
+  return std::pair<upstream*, std::string>(e->up, std::move(parsed->second));
+}
+
+std::optional<std::pair<upstream*, std::string>> session::route_prompt(std::string_view name) const {
+  if (options_.only) return std::pair<upstream*, std::string>(options_.only, std::string(name));
+  // A name from the last prompts/list: exact, also for shortened and hashed names.
+  if (auto listed = listed_prompts_.find(name); listed != listed_prompts_.end()) {
+    if (const hub::entry* e = hub_.find(*listed->second.first))
+      return std::pair<upstream*, std::string>(e->up, listed->second.second);
+  }
+  // Otherwise by prefix: "<alias>_<server>_<name>" (the longest prefix that matches).
+  const hub::entry* best = nullptr;
+  for (const auto& e : hub_.entries_) {
+    if (name.size() > e.prefix.size() + 1 && name.substr(0, e.prefix.size()) == e.prefix &&
+        name[e.prefix.size()] == '_' && (!best || e.prefix.size() > best->prefix.size()))
+      best = &e;
+  }
+  if (!best) return std::nullopt;
+  return std::pair<upstream*, std::string>(best->up, std::string(name.substr(best->prefix.size() + 1)));
+}
+
+void session::rewrite_content(json& content, const upstream& up) const {
+  if (options_.only || !content.is_array()) return;
+  const std::string prefix = prefix_of(up);
+  for (auto& item : content) {
+    if (!item.is_object()) continue;
+    if (const json* uri = string_member(item, "uri")) item["uri"] = expose_uri(prefix, uri->get<std::string>());
+    if (item.contains("resource") && item["resource"].is_object())
+      if (const json* uri = string_member(item["resource"], "uri"))
+        item["resource"]["uri"] = expose_uri(prefix, uri->get<std::string>());
+  }
+}
+
+task<json> session::read_resource(std::string method, const json& request, active_request& state) {
+  json params = request.contains("params") ? request["params"] : json::object();
+  const json* uri = string_member(params, "uri");
+  if (!uri) co_return jsonrpc::make_error_response(state.id, codes::invalid_params, method + " needs a string \"uri\"");
+  const std::string exposed = uri->get<std::string>();
+  auto route = route_uri(exposed);
+  if (!route)
+    co_return jsonrpc::make_error_response(state.id, -32002,
+                                           "unknown resource '" + exposed +
+                                               "': resources of the p2pmcp gateway look like p2pmcp://<alias>_<server>/<uri>");
+  upstream* target = route->first;
+  const std::string original = route->second;
+  const hub::subscription key(target, original);
+  if (method == "resources/unsubscribe" && hub_.has_other_subscribers(key, *this)) {
+    // Other sessions still want its updates: only this one stops getting them.
+    if (subscriptions_.erase(key)) hub_.leave_subscription(key, *this);
+    co_return jsonrpc::make_result_response(state.id, json::object());
+  }
+  json response = co_await forward(*target, method, std::move(params), state);
+  if (response.contains("result") && !closed_) {
+    if (method == "resources/subscribe" && subscriptions_.insert(key).second) hub_.subscribers_[key].insert(this);
+    if (method == "resources/unsubscribe" && subscriptions_.erase(key)) hub_.leave_subscription(key, *this, true);
+    if (method == "resources/read" && response["result"].is_object())
+      rewrite_content(response["result"]["contents"], *target);
+  }
+  co_return response;
+}
+
+task<json> session::get_prompt(const json& request, active_request& state) {
+  json params = request.contains("params") ? request["params"] : json::object();
+  const json* name = string_member(params, "name");
+  if (!name) co_return jsonrpc::make_error_response(state.id, codes::invalid_params, "prompts/get needs a string \"name\"");
+  auto route = route_prompt(name->get<std::string>());
+  if (!route)
+    co_return jsonrpc::make_error_response(state.id, codes::invalid_params, "unknown prompt '" + name->get<std::string>() + "'");
+  upstream* target = route->first;
+  params["name"] = route->second;
+  json response = co_await forward(*target, "prompts/get", std::move(params), state);
+  if (response.contains("result") && response["result"].is_object() && response["result"].contains("messages")) {
+    for (auto& m : response["result"]["messages"]) {
+      if (!m.is_object() || !m.contains("content")) continue;
+      json wrapped = json::array();
+      wrapped.push_back(std::move(m["content"]));
+      rewrite_content(wrapped, *target);
+      m["content"] = std::move(wrapped[0]);
+    }
+  }
+  co_return response;
+}
+
+task<json> session::complete(const json& request, active_request& state) {
+  json params = request.contains("params") ? request["params"] : json::object();
+  if (options_.only) co_return co_await forward(*options_.only, "completion/complete", std::move(params), state);
+  const json ref = params.is_object() ? params.value("ref", json()) : json();
+  std::optional<std::pair<upstream*, std::string>> route;
+  if (const json* name = string_member(ref, "name")) {
+    route = route_prompt(name->get<std::string>());
+    if (route) params["ref"]["name"] = route->second;
+  } else if (const json* uri = string_member(ref, "uri")) {
+    route = route_uri(uri->get<std::string>());
+    // forward() unwraps the uri, as every other one in params.
+  }
+  if (!route) co_return jsonrpc::make_error_response(state.id, codes::invalid_params, "completion/complete: unknown prompt or resource in \"ref\"");
+  upstream* target = route->first;
+  co_return co_await forward(*target, "completion/complete", std::move(params), state);
+}
+
+}  // namespace mcp::hub

@@ -1,0 +1,67 @@
+// Shared by the hub's source files, not part of the module's interface:
+//   hub.cpp         upstreams, the readers of their messages, the gateway's tool index;
+//   session.cpp     one client session: requests in, forwarding, cancellation, relay;
+//   routing.cpp     messages a server sends on its own, and the client's answers to them;
+//   lists.cpp       the gateway's aggregated lists and logging/setLevel;
+//   addressing.cpp  the gateway's names and URIs on the way in and out.
+#pragma once
+
+#include "mcp/hub/hub.hpp"
+#include "mcp/jsonrpc/message.hpp"
+
+#include "p2p/core/signal.hpp"
+
+#include <deque>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace mcp::hub {
+
+namespace detail {
+
+inline constexpr std::string_view component = "mcp/hub";
+
+inline std::string id_key(const json& id) { return id.dump(); }
+
+inline json error_response(const json& id, const rpc_error& error) {
+  return jsonrpc::make_error_response(id, error.code, error.message, error.data);
+}
+
+inline const json* string_member(const json& object, const char* key) {
+  if (!object.is_object()) return nullptr;
+  auto it = object.find(key);
+  if (it == object.end() || !it->is_string()) return nullptr;
+  return &*it;
+}
+
+// Replaces every string in `value` (at any depth) that starts with `wrapped`
+// ("p2pmcp://<prefix>/") by the rest of it: the original URI.
+void unwrap_uris(json& value, std::string_view wrapped);
+
+}  // namespace detail
+
+// One request of a client, while the session serves it.
+
+struct session::active_request {
+  explicit active_request(boost::asio::any_io_executor executor) : cancel(std::move(executor)) {}
+  json id;
+  std::string key;
+  reply_sink* reply = nullptr;
+  upstream* target = nullptr;
+  std::optional<json> client_token;
+  std::int64_t hub_token = 0;
+  bool cancelled = false;
+  std::string cancel_reason;  // passed on to the server: the client's, or why the session ended
+  bool finished = false;     // the upstream answered (or the request was cancelled)
+  std::deque<json> related;  // progress and server requests for the reply stream
+  p2p::signal cancel;        // wakes relay(): a related message, or cancellation
+};
+
+struct hub::recipient {
+  session* owner = nullptr;
+  session::active_request* via = nullptr;
+  std::size_t candidates = 0;  // sessions it could be for
+};
+
+}  // namespace mcp::hub
