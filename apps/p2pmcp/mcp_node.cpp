@@ -340,9 +340,15 @@ void mcp_node::add_remote_servers(const p2p::peer_id& peer, const std::vector<st
     mcp::peer::stream_opener opener = [this, peer, protocol]() { return open_remote(peer, protocol); };
     mcp::peer::remote_server_options options;
     options.max_line_length = options_.settings.max_message_bytes;
+    // A peer's lists are its word: capped, trusted or not ("limits" in docs/protocol.md).
+    const auto& limits = options_.settings.limits;
+    options.catalogue = limits;
+    options.max_tools = limits.items_per_list;
+    options.max_tools_bytes = limits.list_bytes;
     auto remote = std::make_unique<mcp::peer::remote_server>(node_.host().executor(), *server, "peer " + entry.alias,
                                                              std::move(opener), options);
     hub_.add_upstream(*remote, prefix, true);
+    hub_.limit_lists(*remote, limits);
     log::info(component, "peer {} ({}) hosts MCP server '{}': its tools appear as {}_<tool>", entry.alias,
               peer.to_string(), *server, prefix);
     auto running = std::make_unique<remote_entry>(node_.host().executor());
