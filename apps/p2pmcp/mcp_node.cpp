@@ -219,11 +219,14 @@ void mcp_node::keep_trusted_peers_connected() {
 
 void mcp_node::end_refused_sessions(const p2p::peer_id& peer) {
   const std::string id = peer.to_string();
+  // Collected first: a reset may end a session (and erase it from serving_) at once.
+  std::vector<p2p::stream*> refused;
   for (auto& served : serving_) {
     if (served.peer != id || options_.settings.rule_for(served.server).allows(id, is_trusted(peer))) continue;
     log::info(component, "ending the session of peer {} on MCP server '{}': it is no longer allowed", id, served.server);
-    served.s->reset();
+    refused.push_back(served.s);
   }
+  for (auto* s : refused) s->reset();
 }
 
 p2p::task<void> mcp_node::serve_peer(std::unique_ptr<p2p::stream> s, p2p::stream_info info, mcp::server::upstream* up,
