@@ -47,7 +47,8 @@ Usage: p2pmcp <command> [options]
 Commands:
   up                     run a node: host the MCP servers of the config, serve them to
                          peers, reach the peers' servers, and open the gateway for
-                         local MCP clients; until SIGINT/SIGTERM
+                         local MCP clients; until SIGINT/SIGTERM (SIGHUP
+                         reloads HOME/trust.json)
   id                     print this node's peer ID (creating the identity if needed)
   stdio                  bridge a stdio MCP client (Claude Desktop) to the running node
   tools                  list every tool the running node reaches (the whole network)

@@ -335,11 +335,10 @@ void mcp_node::add_remote_servers(const p2p::peer_id& peer, const std::vector<st
   }
   entry.offered = std::move(offered);
   if (!trusted) return;
-  for (const auto& name : entry.offered) {
-    const std::optional<std::string> server = name;
-    if (entry.servers.count(*server)) continue;
-    const std::string protocol = mcp::peer::protocol_for(*server);
-    const std::string prefix = entry.alias + "_" + *server;
+  for (const auto& server : entry.offered) {
+    if (entry.servers.count(server)) continue;
+    const std::string protocol = mcp::peer::protocol_for(server);
+    const std::string prefix = entry.alias + "_" + server;
     mcp::peer::stream_opener opener = [this, peer, protocol]() { return open_remote(peer, protocol); };
     mcp::peer::remote_server_options options;
     options.max_line_length = options_.settings.max_message_bytes;
@@ -348,16 +347,16 @@ void mcp_node::add_remote_servers(const p2p::peer_id& peer, const std::vector<st
     options.catalogue = limits;
     options.max_tools = limits.items_per_list;
     options.max_tools_bytes = limits.list_bytes;
-    auto remote = std::make_unique<mcp::peer::remote_server>(node_.host().executor(), *server, "peer " + entry.alias,
+    auto remote = std::make_unique<mcp::peer::remote_server>(node_.host().executor(), server, "peer " + entry.alias,
                                                              std::move(opener), options);
     hub_.add_upstream(*remote, prefix, true);
     hub_.limit_lists(*remote, limits);
     log::info(component, "peer {} ({}) hosts MCP server '{}': its tools appear as {}_<tool>", entry.alias,
-              peer.to_string(), *server, prefix);
+              peer.to_string(), server, prefix);
     auto running = std::make_unique<remote_entry>(node_.host().executor());
     running->server = std::move(remote);
     tasks_.spawn(run_remote(running.get()), "remote server " + prefix);
-    entry.servers.emplace(*server, std::move(running));
+    entry.servers.emplace(server, std::move(running));
   }
 }
 
