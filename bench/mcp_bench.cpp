@@ -638,6 +638,20 @@ void start_watchdog(int seconds) {
   }).detach();
 }
 
+// `p2pmcp id --home <home>`: the node's peer ID (creating its identity).
+std::string peer_id_of(const std::string& p2pmcp, const fs::path& home) {
+  const std::string command = "'" + p2pmcp + "' id --home '" + home.string() + "' 2>/dev/null";
+  std::FILE* pipe = ::popen(command.c_str(), "r");
+  if (!pipe) throw failure("cannot run " + p2pmcp + " id");
+  char line[256] = {};
+  const bool read = std::fgets(line, sizeof line, pipe) != nullptr;
+  const int status = ::pclose(pipe);
+  std::string id = read ? std::string(line) : std::string();
+  while (!id.empty() && (id.back() == '\n' || id.back() == '\r')) id.pop_back();
+  if (status != 0 || !id.starts_with("12D3KooW")) throw failure("`p2pmcp id --home " + home.string() + "` failed");
+  return id;
+}
+
 int run_benchmark(const options& o) {
   for (const auto& [what, file] : {std::pair{"p2pmcp binary", o.p2pmcp}, std::pair{"fake MCP server", o.server}})
     if (::access(file.c_str(), X_OK) != 0)
@@ -650,8 +664,12 @@ int run_benchmark(const options& o) {
   const fs::path home_a = dir / "a", home_b = dir / "b";
   fs::create_directories(home_a);
   fs::create_directories(home_b);
+  // Peers use each other's servers only when they trust each other: A trusts B (B's
+  // identity is created first to learn its peer ID), B trusts A once A runs.
+  const std::string peer_b = peer_id_of(o.p2pmcp, home_b);
   {
-    json config = {{"mcpServers", {{std::string(server_name), {{"command", o.server}}}}}};
+    json config = {{"mcpServers", {{std::string(server_name), {{"command", o.server}}}}},
+                   {"p2pmcp", {{"trust", json::array({peer_b})}}}};
     std::ofstream(home_a / "config.json") << config.dump(2) << "\n";
   }
 
@@ -668,9 +686,13 @@ int run_benchmark(const options& o) {
       if (address.is_string() && address.get<std::string>().starts_with("/ip4/127.0.0.1/"))
         bootstrap = address.get<std::string>();
     if (bootstrap.empty()) throw failure("node A's node.json lists no /ip4/127.0.0.1 address to bootstrap from");
+    {
+      json config = {{"p2pmcp", {{"trust", json::array({node_a.value("peerId", "")})}}}};
+      std::ofstream(home_b / "config.json") << config.dump(2) << "\n";
+    }
     node_process b("B",
-                   {o.p2pmcp, "up", "--home", home_b.string(), "--listen", "/ip4/127.0.0.1/tcp/0", "--bootstrap", bootstrap,
-                    "--gateway", "127.0.0.1:0", "--log-level", "warn"},
+                   {o.p2pmcp, "up", "--home", home_b.string(), "--config", (home_b / "config.json").string(), "--listen",
+                    "/ip4/127.0.0.1/tcp/0", "--bootstrap", bootstrap, "--gateway", "127.0.0.1:0", "--log-level", "warn"},
                    dir / "b.log", 1);
     const json node_b = wait_for_node_file(b, home_b);
     std::printf("node A %s (alias %s), gateway %s\nnode B %s, gateway %s\n", node_a.value("peerId", "").c_str(),

@@ -251,27 +251,35 @@ void print_peers(const json& peers) {
     return;
   }
   struct row {
-    std::string alias, peer, connected, latency, servers;
+    std::string alias, peer, connected, trusted, latency, servers;
   };
-  std::vector<row> rows{{"ALIAS", "PEER ID", "CONNECTED", "LATENCY", "SERVERS"}};
+  std::vector<row> rows{{"ALIAS", "PEER ID", "CONNECTED", "TRUSTED", "LATENCY", "SERVERS"}};
+  std::vector<std::string> hints;
   for (const json& peer : peers) {
     if (!peer.is_object()) continue;
-    rows.push_back({peer.value("alias", "-"), peer.value("peerId", "-"),
-                    peer.value("connected", false) ? "yes" : "no",
-                    format_latency(peer.contains("latencyMs") ? peer["latencyMs"] : json()),
+    const bool trusted = peer.value("trusted", false);
+    rows.push_back({peer.value("alias", "-"), peer.value("peerId", "-"), peer.value("connected", false) ? "yes" : "no",
+                    trusted ? "yes" : "no", format_latency(peer.contains("latencyMs") ? peer["latencyMs"] : json()),
                     format_servers(peer.contains("servers") ? peer["servers"] : json())});
+    if (!trusted && peer.contains("trustCommand") && peer["trustCommand"].is_string())
+      hints.push_back(fmt::format("{} is not trusted: its servers are not used and it may not use this node's; to "
+                                  "trust it: {}",
+                                  peer.value("alias", "-"), peer["trustCommand"].get<std::string>()));
   }
-  std::size_t widths[4] = {0, 0, 0, 0};
+  std::size_t widths[5] = {0, 0, 0, 0, 0};
   for (const row& r : rows) {
     widths[0] = std::max(widths[0], r.alias.size());
     widths[1] = std::max(widths[1], r.peer.size());
     widths[2] = std::max(widths[2], r.connected.size());
-    widths[3] = std::max(widths[3], r.latency.size());
+    widths[3] = std::max(widths[3], r.trusted.size());
+    widths[4] = std::max(widths[4], r.latency.size());
   }
   for (const row& r : rows) {
-    std::printf("%s  %s  %s  %s  %s\n", pad(r.alias, widths[0]).c_str(), pad(r.peer, widths[1]).c_str(),
-                pad(r.connected, widths[2]).c_str(), pad(r.latency, widths[3]).c_str(), r.servers.c_str());
+    std::printf("%s  %s  %s  %s  %s  %s\n", pad(r.alias, widths[0]).c_str(), pad(r.peer, widths[1]).c_str(),
+                pad(r.connected, widths[2]).c_str(), pad(r.trusted, widths[3]).c_str(),
+                pad(r.latency, widths[4]).c_str(), r.servers.c_str());
   }
+  for (const auto& hint : hints) std::printf("%s\n", hint.c_str());
 }
 
 // Calls a tool; on failure prints the sentence and returns the exit status, else nullopt
@@ -437,5 +445,31 @@ int run_peers(const client_options& options) {
 }
 
 int run_status(const client_options& options) { return run_node_tool(options, "local_node_info", nullptr); }
+
+std::optional<json> fetch_peers(const client_options& options, std::string& problem) {
+  const gateway_lookup lookup = find_gateway(options);
+  if (!lookup.url) {
+    problem = lookup.problem;
+    return std::nullopt;
+  }
+  std::optional<json> peers;
+  with_client(*lookup.url, [&](client::http_client& http) -> task<int> {
+    json no_arguments = json::object();
+    json params = call_params("local_node_peers", std::move(no_arguments));
+    auto reply = co_await http.call("tools/call", std::move(params));
+    if (!reply) {
+      problem = explain(http, lookup, options, reply.error());
+    } else if (!reply->ok()) {
+      problem = "local_node_peers: " + reply->error->message;
+    } else if (reply->result.is_object() && reply->result.contains("structuredContent") &&
+               reply->result["structuredContent"].is_object()) {
+      peers = reply->result["structuredContent"];
+    } else {
+      problem = "the node's local_node_peers returned no structured content";
+    }
+    co_return 0;
+  });
+  return peers;
+}
 
 }  // namespace p2pmcp

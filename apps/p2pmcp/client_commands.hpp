@@ -8,6 +8,8 @@
 // tool arguments that are not a JSON object).
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -36,13 +38,18 @@ int run_tools(const client_options& options);
 // result. A result with isError goes to stderr and exits 1.
 int run_call(const client_options& options, const std::string& tool, const std::string& args_json);
 
-// Calls local_node_peers and prints a table (alias, peer ID, connected, latency,
-// servers), or with --json its structuredContent.
+// Calls local_node_peers and prints a table (alias, peer ID, connected, trusted, latency,
+// servers) and, for each untrusted peer, the command that trusts it; or with --json its
+// structuredContent.
 int run_peers(const client_options& options);
 
 // Calls local_node_info and prints what the node is: peer ID, agent, listen addresses,
 // gateway, and each hosted server's state and tool count (with its last error), or with
 // --json its structuredContent.
 int run_status(const client_options& options);
+
+// The structuredContent of the running node's local_node_peers ({"peers": [...]}), or
+// nullopt with `problem` set to a sentence (no node running, the call failed).
+std::optional<nlohmann::json> fetch_peers(const client_options& options, std::string& problem);
 
 }  // namespace p2pmcp

@@ -4,6 +4,7 @@
 #include "identity_file.hpp"
 #include "mcp_node.hpp"
 #include "node.hpp"
+#include "trust_commands.hpp"
 
 #include "mcp/server/config.hpp"
 #include "mcp/server/node_settings.hpp"
@@ -46,7 +47,8 @@ Usage: p2pmcp <command> [options]
 Commands:
   up                     run a node: host the MCP servers of the config, serve them to
                          peers, reach the peers' servers, and open the gateway for
-                         local MCP clients; until SIGINT/SIGTERM
+                         local MCP clients; until SIGINT/SIGTERM (SIGHUP
+                         reloads HOME/trust.json)
   id                     print this node's peer ID (creating the identity if needed)
   stdio                  bridge a stdio MCP client (Claude Desktop) to the running node
   tools                  list every tool the running node reaches (the whole network)
@@ -54,7 +56,17 @@ Commands:
                          p2pmcp call local_node_info '{}'
   status                 what the running node is: peer ID, addresses, gateway, and
                          each hosted server's state
-  peers                  list the peers the running node knows
+  peers                  list the peers the running node knows (trusted or not, what
+                         each offers, and how to trust it)
+  trust add <peer-id|alias> [--name ALIAS]
+                         trust a peer: its MCP servers appear in the gateway and it may
+                         use ours (kept in HOME/trust.json; a running node reloads it)
+  trust remove <peer-id|alias>
+                         stop trusting a peer
+  trust list [--json]    the peers trusted in HOME/trust.json
+  pair <multiaddr>       trust the peer at that address (ending in /p2p/<peer-id>) and
+                         keep it connected; run it on both nodes to pair them
+                         (`p2pmcp status` prints the line for the other node)
   ping <multiaddr>       ping a peer (the address may end in /p2p/<peer-id>)
   identify <multiaddr>   show a peer's agent, protocols and addresses
   perf <multiaddr>       measure throughput to a peer (libp2p perf protocol)
@@ -71,7 +83,8 @@ Options:
                          /ip4/0.0.0.0/tcp/4021 and /ip6/::/tcp/4021]
   --bootstrap MULTIADDR  up: a peer to connect to and keep connected (ends in
                          /p2p/<peer-id>; /dns4/<name>/... is resolved at each
-                         dial), repeatable
+                         dial), repeatable; it does not make the peer trusted
+  --name ALIAS           trust add/pair: the name the peer's tools appear under
   --gateway HOST:PORT    up: where local MCP clients connect (Streamable HTTP,
                          http://HOST:PORT/mcp) [default 127.0.0.1:7469; port 0 picks
                          a free one]
@@ -119,6 +132,7 @@ struct options {
   std::optional<int> timeout_seconds;
   bool json = false;
   std::optional<std::string> log_level;
+  std::optional<std::string> name;
 };
 
 std::uint64_t parse_size(const std::string& text, const std::string& flag) {
@@ -172,6 +186,7 @@ options parse_arguments(int argc, char** argv) {
     else if (a == "--timeout") o.timeout_seconds = parse_int(value(), a, 1, 86400);
     else if (a == "--json") o.json = true;
     else if (a == "--log-level") o.log_level = value();
+    else if (a == "--name") o.name = value();
     else if (a.starts_with("--")) throw usage_error("unknown option " + a + " (see p2pmcp --help)");
     else if (o.command.empty()) o.command = a;
     else o.positional.push_back(a);
@@ -305,6 +320,9 @@ mcp_node_options load_mcp_options(const options& o, const fs::path& home) {
   auto parsed = mcp::server::parse_node_settings(node_settings_json, file);
   if (auto* error = std::get_if<std::string>(&parsed)) throw command_failure(*error);
   out.settings = std::get<node_settings>(std::move(parsed));
+  auto trust = mcp::peer::load_trust_file(home / "trust.json");
+  if (auto* error = std::get_if<std::string>(&trust)) throw command_failure(*error);
+  out.trust = std::get<mcp::peer::trust_list>(std::move(trust));
 
   if (!o.listen.empty()) {
     out.settings.listen.clear();
@@ -388,9 +406,22 @@ int run_up(const options& o) {
   write_node_file(node_file, description);
 
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.add(SIGHUP);
   int received = 0;
   std::function<void(const boost::system::error_code&, int)> on_signal = [&](const auto& ec, int number) {
     if (ec) return;
+    if (number == SIGHUP) {
+      // `p2pmcp trust add/remove` and `pair` edited the trust file.
+      auto trust = mcp::peer::load_trust_file(home / "trust.json");
+      if (auto* error = std::get_if<std::string>(&trust)) {
+        p2p::log::warn("node", "SIGHUP: keeping the trust list as it was: {}", *error);
+      } else {
+        p2p::log::info("node", "SIGHUP: reloading {}", (home / "trust.json").string());
+        services.reload_trust(std::get<mcp::peer::trust_list>(std::move(trust)));
+      }
+      signals.async_wait(on_signal);
+      return;
+    }
     if (++received == 1) {
       p2p::log::info("node", "{} received; shutting down (again to force)", number == SIGINT ? "SIGINT" : "SIGTERM");
       services.stop();
@@ -580,6 +611,16 @@ int dispatch(const options& o) {
     if (o.positional.empty() || o.positional.size() > 2)
       throw usage_error("call needs a tool name and optionally its arguments as a JSON object: p2pmcp call <tool> '{\"key\": \"value\"}'");
     return run_call(c, o.positional[0], o.positional.size() == 2 ? o.positional[1] : std::string());
+  }
+  if (o.command == "trust" || o.command == "pair") {
+    trust_options t;
+    t.client.home = home_directory(o);
+    t.client.gateway_url = o.gateway_url;
+    t.client.json = o.json;
+    t.name = o.name;
+    if (o.command == "trust") return run_trust(t, o.positional);
+    if (o.positional.size() != 1) throw usage_error("pair needs one multiaddr ending in /p2p/<peer-id>");
+    return run_pair(t, o.positional[0]);
   }
   if (o.command == "ping") return run_ping(o);
   if (o.command == "identify") return run_identify(o);

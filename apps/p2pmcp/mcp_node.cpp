@@ -82,8 +82,22 @@ mcp_node::mcp_node(node& n, mcp_node_options options)
     }
     hosted_.push_back(std::move(server));
   }
+  trust_ = std::move(options_.trust);
+  rebuild_aliases();
+}
+
+void mcp_node::rebuild_aliases() {
+  configured_aliases_.clear();
+  for (const auto& t : trust_.peers)
+    if (!t.name.empty()) configured_aliases_[t.peer.to_string()] = t.name;
+  for (const auto& t : options_.settings.trust)
+    if (!t.name.empty()) configured_aliases_[t.peer.to_string()] = t.name;
   for (const auto& b : options_.settings.bootstrap)
     if (!b.alias.empty()) configured_aliases_[b.peer.to_string()] = b.alias;
+}
+
+bool mcp_node::is_trusted(const p2p::peer_id& peer) const {
+  return options_.settings.trusts(peer) || trust_.find(peer) != nullptr;
 }
 
 mcp_node::~mcp_node() = default;
@@ -121,7 +135,9 @@ p2p::task<void> mcp_node::run() {
   if (gateway_) tasks_.spawn(gateway_->run(), "mcp gateway");
   peer_tasks_.spawn(watch_peers(), "peer watcher");
   peer_tasks_.spawn(watch_identify(), "mcp server discovery");
-  for (const auto& b : options_.settings.bootstrap) peer_tasks_.spawn(keep_connected(b), "bootstrap " + b.address.to_string());
+  for (const auto& b : options_.settings.bootstrap)
+    peer_tasks_.spawn(keep_connected(b, false), "bootstrap " + b.address.to_string());
+  keep_trusted_peers_connected();
 
   while (!stopping_) co_await stop_signal_.wait();
 
@@ -142,20 +158,109 @@ void mcp_node::stop() {
   stop_signal_.notify();
 }
 
+void mcp_node::reload_trust(mcp::peer::trust_list next) {
+  if (stopping_) return;
+  std::set<std::string> ids;
+  for (const auto& t : trust_.peers) ids.insert(t.peer.to_string());
+  for (const auto& t : next.peers) ids.insert(t.peer.to_string());
+  std::map<std::string, bool> before;
+  for (const auto& id : ids) before[id] = is_trusted(*p2p::peer_id::parse(id));
+  trust_ = std::move(next);
+  rebuild_aliases();
+  std::size_t changes = 0;
+  for (const auto& [id, was] : before) {
+    const p2p::peer_id peer = *p2p::peer_id::parse(id);
+    const bool now = is_trusted(peer);
+    if (was == now) continue;
+    ++changes;
+    auto it = peers_.find(id);
+    if (now) {
+      if (auto a = configured_aliases_.find(id); a != configured_aliases_.end() && it != peers_.end() &&
+                                                 it->second.servers.empty())
+        it->second.alias = a->second;  // its servers get the name the user gave it
+      log::info(component, "now trusting peer {} ({}): its MCP servers are used and it may use ours", alias_for(peer),
+                id);
+      if (const auto* record = node_.host().peers().find(peer); record && node_.host().is_connected(peer))
+        add_remote_servers(peer, record->protocols);
+    } else {
+      log::info(component, "no longer trusting peer {} ({}): its MCP servers leave the gateway and its sessions on "
+                           "ours end",
+                alias_for(peer), id);
+      if (it != peers_.end()) {
+        auto servers = std::move(it->second.servers);
+        it->second.servers.clear();
+        for (auto& [name, entry] : servers)
+          retire_remote(std::move(entry), "peer " + it->second.alias + " is no longer trusted: dropping its MCP server '" +
+                                              name + "'");
+      }
+      end_refused_sessions(peer);
+    }
+  }
+  if (changes == 0) log::info(component, "reloaded the trust file: no change in who is trusted");
+  keep_trusted_peers_connected();
+  peers_changed_.notify();
+}
+
+bool mcp_node::wants_connection(const p2p::peer_id& peer) const {
+  const auto* entry = trust_.find(peer);
+  return !stopping_ && entry && entry->address;
+}
+
+void mcp_node::keep_trusted_peers_connected() {
+  for (const auto& t : trust_.peers) {
+    if (!t.address || trusted_keepers_.count(t.peer.to_string())) continue;
+    bool bootstrapped = false;
+    for (const auto& b : options_.settings.bootstrap) bootstrapped = bootstrapped || b.peer == t.peer;
+    if (bootstrapped) continue;  // the bootstrap keeper already does it
+    trusted_keepers_.insert(t.peer.to_string());
+    peer_tasks_.spawn(keep_connected(bootstrap_peer{*t.address, t.peer, t.name}, true),
+                      "trusted peer " + t.address->to_string());
+  }
+}
+
+void mcp_node::end_refused_sessions(const p2p::peer_id& peer) {
+  const std::string id = peer.to_string();
+  // Collected first: a reset may end a session (and erase it from serving_) at once.
+  std::vector<p2p::stream*> refused;
+  for (auto& served : serving_) {
+    if (served.peer != id || options_.settings.rule_for(served.server).allows(id, is_trusted(peer))) continue;
+    log::info(component, "ending the session of peer {} on MCP server '{}': it is no longer allowed", id, served.server);
+    refused.push_back(served.s);
+  }
+  for (auto* s : refused) s->reset();
+}
+
 p2p::task<void> mcp_node::serve_peer(std::unique_ptr<p2p::stream> s, p2p::stream_info info, mcp::server::upstream* up,
                                      std::string server) {
   const std::string peer = info.remote_peer().to_string();
   mcp::hub::session_options options;
   options.only = up;
   options.label = "peer " + alias_for(info.remote_peer()) + " on server '" + server + "'";
-  if (!options_.settings.rule_for(server).allows(peer)) {
-    log::info(component, "peer {} asked for MCP server '{}' but is not in its allow list", peer, server);
-    options.refuse = mcp::server::rpc_error(mcp::jsonrpc::codes::access_denied,
-                                            "peer " + peer + " is not allowed to use server '" + server + "'");
+  const auto& rule = options_.settings.rule_for(server);
+  if (!rule.allows(peer, is_trusted(info.remote_peer()))) {
+    std::string why;
+    if (rule.who == mcp::server::access_rule::kind::trusted) {
+      log::info(component, "refused peer {} on MCP server '{}': the peer is not trusted (to trust it: p2pmcp trust add {})",
+                peer, server, peer);
+      why = "peer " + peer + " is not trusted by this node, so it may not use server '" + server +
+            "'; the node's owner can trust it with `p2pmcp trust add " + peer + "`";
+    } else {
+      log::info(component, "refused peer {} on MCP server '{}': not in the server's allow list", peer, server);
+      why = "peer " + peer + " is not in the allow list of server '" + server +
+            "'; the node's owner can add it to \"allow\" in the config";
+    }
+    options.refuse = mcp::server::rpc_error(mcp::jsonrpc::codes::access_denied, std::move(why));
   }
   mcp::hub::stream_session_options limits;
   limits.max_line = options_.settings.max_message_bytes;
-  co_await mcp::hub::serve_stream(hub_, *s, std::move(options), limits);
+  auto served = serving_.insert(serving_.end(), served_stream{peer, server, s.get()});
+  try {
+    co_await mcp::hub::serve_stream(hub_, *s, std::move(options), limits);
+  } catch (...) {
+    serving_.erase(served);
+    throw;
+  }
+  serving_.erase(served);
 }
 
 p2p::task<void> mcp_node::watch_peers() {
@@ -176,7 +281,7 @@ p2p::task<void> mcp_node::watch_peers() {
     }
     if (event->type == p2p::host_event::kind::disconnected && !node_.host().is_connected(peer)) {
       log::info(component, "peer {} disconnected", peer.to_string());
-      if (it != peers_.end() && !it->second.servers.empty() && !is_configured(peer)) {
+      if (it != peers_.end() && (!it->second.servers.empty() || !it->second.offered.empty()) && !is_configured(peer)) {
         const std::uint64_t epoch = ++it->second.presence_epoch;
         peer_tasks_.spawn(forget_later(peer, epoch), "forget " + it->second.alias);
       }
@@ -200,24 +305,59 @@ p2p::task<void> mcp_node::watch_identify() {
 }
 
 void mcp_node::add_remote_servers(const p2p::peer_id& peer, const std::vector<std::string>& protocols) {
+  // What it announces, capped: identify is the peer's word, and a peer may announce
+  // thousands of names.
+  const std::size_t cap = options_.settings.limits.servers_per_peer;
+  std::vector<std::string> offered;
+  std::size_t ignored = 0;
   for (const auto& protocol : protocols) {
     auto server = mcp::peer::server_from_protocol(protocol);
     if (!server) continue;
-    auto& entry = peer_entry(peer);
-    if (entry.servers.count(*server)) continue;
-    const std::string prefix = entry.alias + "_" + *server;
+    if (std::find(offered.begin(), offered.end(), *server) != offered.end()) continue;
+    if (offered.size() < cap) offered.push_back(*server);
+    else ++ignored;
+  }
+  if (offered.empty() && peers_.find(peer.to_string()) == peers_.end()) return;
+  auto& entry = peer_entry(peer);
+  if (ignored != entry.ignored_servers) {
+    entry.ignored_servers = ignored;
+    if (ignored > 0)
+      log::warn(component, "peer {} ({}) announces {} MCP servers: ignoring the {} beyond the cap of {} per peer "
+                           "(\"limits\".\"serversPerPeer\")",
+                entry.alias, peer.to_string(), offered.size() + ignored, ignored, cap);
+  }
+  const bool trusted = is_trusted(peer);
+  if (offered != entry.offered && !trusted && !offered.empty()) {
+    std::string names;
+    for (const auto& name : offered) names += (names.empty() ? "" : ", ") + name;
+    log::info(component, "peer {} ({}) offers MCP servers {} but is not trusted: not using them (to trust it: "
+                         "p2pmcp trust add {})",
+              entry.alias, peer.to_string(), names, peer.to_string());
+  }
+  entry.offered = std::move(offered);
+  if (!trusted) return;
+  for (const auto& server : entry.offered) {
+    if (entry.servers.count(server)) continue;
+    const std::string protocol = mcp::peer::protocol_for(server);
+    const std::string prefix = entry.alias + "_" + server;
     mcp::peer::stream_opener opener = [this, peer, protocol]() { return open_remote(peer, protocol); };
     mcp::peer::remote_server_options options;
     options.max_line_length = options_.settings.max_message_bytes;
-    auto remote = std::make_unique<mcp::peer::remote_server>(node_.host().executor(), *server, "peer " + entry.alias,
+    // A peer's lists are its word: capped, trusted or not ("limits" in docs/protocol.md).
+    const auto& limits = options_.settings.limits;
+    options.catalogue = limits;
+    options.max_tools = limits.items_per_list;
+    options.max_tools_bytes = limits.list_bytes;
+    auto remote = std::make_unique<mcp::peer::remote_server>(node_.host().executor(), server, "peer " + entry.alias,
                                                              std::move(opener), options);
     hub_.add_upstream(*remote, prefix, true);
+    hub_.limit_lists(*remote, limits);
     log::info(component, "peer {} ({}) hosts MCP server '{}': its tools appear as {}_<tool>", entry.alias,
-              peer.to_string(), *server, prefix);
+              peer.to_string(), server, prefix);
     auto running = std::make_unique<remote_entry>(node_.host().executor());
     running->server = std::move(remote);
     tasks_.spawn(run_remote(running.get()), "remote server " + prefix);
-    entry.servers.emplace(*server, std::move(running));
+    entry.servers.emplace(server, std::move(running));
   }
 }
 
@@ -250,6 +390,10 @@ p2p::task<void> mcp_node::forget_later(p2p::peer_id peer, std::uint64_t epoch) {
     retire_remote(std::move(entry), "peer " + it->second.alias + " has been gone for " + seconds_text(after) +
                                         ": forgetting its MCP server '" + name + "'");
   }
+  if (servers.empty() && !it->second.offered.empty())
+    log::info(component, "peer {} has been gone for {}: forgetting the MCP servers it offered", it->second.alias,
+              seconds_text(after));
+  it->second.offered.clear();
 }
 
 void mcp_node::retire_remote(std::unique_ptr<remote_entry> entry, std::string why) {
@@ -269,7 +413,8 @@ p2p::task<void> mcp_node::retire(std::unique_ptr<remote_entry> entry) {
 bool mcp_node::is_configured(const p2p::peer_id& peer) const {
   for (const auto& b : options_.settings.bootstrap)
     if (b.peer == peer) return true;
-  return false;
+  const auto* trusted = trust_.find(peer);
+  return trusted && trusted->address;
 }
 
 p2p::task<p2p::result<std::unique_ptr<p2p::stream>>> mcp_node::open_remote(p2p::peer_id peer, std::string protocol) {
@@ -313,14 +458,19 @@ std::string mcp_node::alias_for(const p2p::peer_id& peer) {
   return alias;
 }
 
-p2p::task<void> mcp_node::keep_connected(bootstrap_peer b) {
+p2p::task<void> mcp_node::keep_connected(bootstrap_peer b, bool while_trusted) {
   auto& host = node_.host();
   host.peers().add_addresses(b.peer, {b.address}, p2p::peerstore::permanent_ttl, host.get_clock().now());
   const std::string name = (b.alias.empty() ? std::string() : b.alias + " ") + b.address.to_string();
   p2p::duration delay = std::chrono::seconds(1);
   constexpr p2p::duration max_delay = std::chrono::seconds(60);
   asio::steady_timer timer(host.executor());
+  const std::string id = b.peer.to_string();
   for (;;) {
+    if (while_trusted && !wants_connection(b.peer)) {
+      trusted_keepers_.erase(id);
+      co_return;
+    }
     if (!host.is_connected(b.peer)) {
       auto conn = co_await host.connect(b.address);
       if (!conn) {
@@ -334,7 +484,8 @@ p2p::task<void> mcp_node::keep_connected(bootstrap_peer b) {
       log::info(component, "connected to bootstrap peer {}", name);
       delay = std::chrono::seconds(1);
     }
-    while (host.is_connected(b.peer)) co_await peers_changed_.wait();
+    while (host.is_connected(b.peer) && (!while_trusted || wants_connection(b.peer))) co_await peers_changed_.wait();
+    if (while_trusted && !wants_connection(b.peer)) continue;
     log::info(component, "lost the connection to bootstrap peer {}; reconnecting", name);
   }
 }
@@ -373,7 +524,7 @@ std::vector<mcp::builtin::peer_summary> mcp_node::peers() const {
     s.peer_id = id;
     if (auto it = peers_.find(id); it != peers_.end()) {
       s.alias = it->second.alias;
-      for (const auto& [name, entry] : it->second.servers) s.servers.push_back(name);
+      s.servers = it->second.offered;
       s.latency_ms = it->second.latency_ms;
     } else if (auto c = configured_aliases_.find(id); c != configured_aliases_.end()) {
       s.alias = c->second;
@@ -381,12 +532,16 @@ std::vector<mcp::builtin::peer_summary> mcp_node::peers() const {
       s.alias = mcp::hub::default_alias(id);
     }
     s.connected = host.is_connected(peer);
+    s.trusted = is_trusted(peer);
+    if (!s.trusted) s.trust_command = "p2pmcp trust add " + id;
     for (const auto& a : host.peers().addresses(peer, host.get_clock().now())) s.addresses.push_back(a.to_string());
     if (const auto* record = host.peers().find(peer)) s.agent = record->agent_version;
     return s;
   };
   for (const auto& conn : host.connections()) summarize(conn->remote_peer());
   for (const auto& b : options_.settings.bootstrap) summarize(b.peer);
+  for (const auto& t : options_.settings.trust) summarize(t.peer);
+  for (const auto& t : trust_.peers) summarize(t.peer);
   for (const auto& [id, entry] : peers_)
     if (auto parsed = p2p::peer_id::parse(id)) summarize(*parsed);
   std::vector<mcp::builtin::peer_summary> list;

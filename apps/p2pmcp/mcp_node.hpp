@@ -1,10 +1,15 @@
 // The MCP half of a running node, on top of node (the libp2p host):
 //   - hosts the configured stdio MCP servers and the built-in "node" server;
 //   - serves each of them to peers as /p2pmcp/mcp/1.0.0/<server> (docs/protocol.md),
-//     subject to the "allow" rules;
-//   - learns from identify which MCP servers each connected peer hosts, and reaches them
-//     as remote servers (mcp/peer) that reconnect on their own;
-//   - keeps the bootstrap peers connected (reconnect with backoff);
+//     subject to the "allow" rules (default: trusted peers only);
+//   - learns from identify which MCP servers each connected peer hosts; those of trusted
+//     peers it reaches as remote servers (mcp/peer) that reconnect on their own, those of
+//     the others it only remembers by name (capped) for `p2pmcp peers`;
+//   - keeps the bootstrap peers and the trusted peers with an address connected
+//     (reconnect with backoff);
+//   - reloads the trust file on request (SIGHUP from the CLI): servers of a peer that
+//     became trusted are added, those of a peer no longer trusted are retired and its
+//     sessions on our servers ended;
 //   - runs the gateway for local MCP clients (Streamable HTTP on 127.0.0.1:7469/mcp),
 //     where the hub (mcp/hub) shows every tool of the network under
 //     <alias>_<server>_<tool>.
@@ -18,6 +23,7 @@
 #include "mcp/gateway/http/http_server.hpp"
 #include "mcp/hub/hub.hpp"
 #include "mcp/peer/remote_server.hpp"
+#include "mcp/peer/trust_store.hpp"
 #include "mcp/server/config.hpp"
 #include "mcp/server/node_settings.hpp"
 #include "mcp/server/stdio_server.hpp"
@@ -25,7 +31,9 @@
 #include "p2p/core/signal.hpp"
 #include "p2p/core/task_group.hpp"
 
+#include <list>
 #include <map>
+#include <set>
 #include <memory>
 #include <optional>
 #include <string>
@@ -39,6 +47,7 @@ using mcp::server::node_settings;
 struct mcp_node_options {
   std::vector<mcp::server::server_spec> servers;  // hosted stdio servers, from the config
   node_settings settings;
+  mcp::peer::trust_list trust;  // <home>/trust.json at start
 };
 
 class mcp_node final : public mcp::builtin::node_view {
@@ -54,6 +63,11 @@ class mcp_node final : public mcp::builtin::node_view {
   // Runs everything until stop(); returns when all of it ended.
   p2p::task<void> run();
   void stop();
+
+  // Replaces the trust file's list (the config's trust stays) and applies the change at
+  // once; logs what changed.
+  void reload_trust(mcp::peer::trust_list trust);
+  bool is_trusted(const p2p::peer_id& peer) const;
 
   // ---- node_view (the built-in tools) ----
   std::string peer_id() const override;
@@ -73,7 +87,9 @@ class mcp_node final : public mcp::builtin::node_view {
   };
   struct remote_peer {
     std::string alias;
-    std::map<std::string, std::unique_ptr<remote_entry>> servers;  // by name
+    std::map<std::string, std::unique_ptr<remote_entry>> servers;  // by name; trusted peers only
+    std::vector<std::string> offered;  // names it announces (valid, at most limits.servers_per_peer)
+    std::size_t ignored_servers = 0;   // announced beyond the cap (logged when it changes)
     std::optional<double> latency_ms;
     // Bumped whenever the peer connects or disconnects, so a forget timer started by an
     // older disconnect can tell that the peer came back in between.
@@ -95,7 +111,14 @@ class mcp_node final : public mcp::builtin::node_view {
   void retire_remote(std::unique_ptr<remote_entry> entry, std::string why);
   p2p::task<void> retire(std::unique_ptr<remote_entry> entry);
   bool is_configured(const p2p::peer_id& peer) const;
-  p2p::task<void> keep_connected(bootstrap_peer peer);
+  // Keeps `peer` connected; a keeper for a trusted peer (`while_trusted`) ends once the
+  // peer is no longer trusted with an address.
+  p2p::task<void> keep_connected(bootstrap_peer peer, bool while_trusted);
+  void keep_trusted_peers_connected();
+  bool wants_connection(const p2p::peer_id& peer) const;
+  // Ends the sessions `peer` has on hosted servers that no longer allow it.
+  void end_refused_sessions(const p2p::peer_id& peer);
+  void rebuild_aliases();
   p2p::task<void> run_remote(remote_entry* entry);
   remote_peer& peer_entry(const p2p::peer_id& peer);
   std::string alias_for(const p2p::peer_id& peer);
@@ -111,6 +134,14 @@ class mcp_node final : public mcp::builtin::node_view {
   std::unique_ptr<mcp::gateway::http_server> gateway_;
   std::map<std::string, remote_peer> peers_;  // by peer ID text
   std::map<std::string, std::string> configured_aliases_;  // peer ID text -> name
+  mcp::peer::trust_list trust_;                            // the trust file's list
+  std::set<std::string> trusted_keepers_;                  // peer IDs with a running keeper
+  struct served_stream {
+    std::string peer;
+    std::string server;
+    p2p::stream* s;
+  };
+  std::list<served_stream> serving_;  // peers' sessions on hosted servers
   bool stopping_ = false;
   p2p::signal stop_signal_;
   p2p::signal peers_changed_;

@@ -30,7 +30,7 @@ const sdk = (subpath) => import(pathToFileURL(path.join(sdkDir, subpath)).href);
 export const { Client } = await sdk("client/index.js");
 export const { StdioClientTransport } = await sdk("client/stdio.js");
 export const { StreamableHTTPClientTransport } = await sdk("client/streamableHttp.js");
-export const { CreateMessageRequestSchema, McpError } = await sdk("types.js");
+export const { CreateMessageRequestSchema, McpError, ToolListChangedNotificationSchema } = await sdk("types.js");
 
 /** The value of an environment variable the test cannot run without. */
 export function requireEnv(name, what) {

@@ -1,10 +1,12 @@
 // End-to-end test of the MCP node with real MCP software from npm (issue 3 "Done when").
 //
 // Node A hosts @modelcontextprotocol/server-everything, @modelcontextprotocol/server-memory
-// and `flaky` (the C++ fake MCP server); node B bootstraps to A. The official TypeScript SDK
-// client uses A's servers through B's gateway, over Streamable HTTP and through
-// `p2pmcp stdio`; then two clients at once, the p2pmcp CLI against B, a hosted server that
-// crashes, and A dying in the middle of a call.
+// and `flaky` (the C++ fake MCP server); A and B trust each other (`p2pmcp trust add` on A
+// while it runs, `p2pmcp pair` on B before it starts: B keeps A connected). The official
+// TypeScript SDK client uses A's servers through B's gateway, over Streamable HTTP and
+// through `p2pmcp stdio`; then two clients at once, the p2pmcp CLI against B, a hosted
+// server that crashes, a stranger C that B does not trust (then trusts, then not), and A
+// dying in the middle of a call.
 //
 // Run by CTest as `mcp_e2e` (label interop) with the Node.js 22 from tests/interop:
 //   P2PMCP_BIN=<p2pmcp> FAKE_MCP_SERVER=<fake_mcp_server> node --test-reporter=spec mcp_e2e.test.mjs
@@ -73,6 +75,7 @@ import {
   resultText,
   retryUntil,
   run,
+  ToolListChangedNotificationSchema,
   waitForJsonFile,
   withDeadline,
   writeJson,
@@ -146,12 +149,23 @@ async function startNetwork() {
   assert.ok(addressA, `A's node.json has a 127.0.0.1 address: ${JSON.stringify(infoA.addresses)}`);
   alias = infoA.peerId.slice(-6);
 
-  // B forgets the servers of a (non-bootstrap) peer that stays away for 1 s.
+  // Trust is explicit, both ways. B's identity first (to learn its peer ID); A trusts B
+  // while A runs (the CLI tells it with SIGHUP); B pairs with A before B starts.
+  const idB = await run(p2pmcp, ["id", "--home", homeB]);
+  assert.equal(idB.code, 0, `p2pmcp id exits 0 (stderr: ${idB.stderr})`);
+  const peerB = idB.stdout.trim();
+  const trusted = await run(p2pmcp, ["trust", "add", peerB, "--home", homeA]);
+  assert.equal(trusted.code, 0, `p2pmcp trust add exits 0 (stderr: ${trusted.stderr})`);
+  assert.match(trusted.stdout, new RegExp(`trusted peer ${peerB} .*told the running node \\(pid ${nodeA.child.pid}\\)`));
+  const paired = await run(p2pmcp, ["pair", addressA, "--home", homeB]);
+  assert.equal(paired.code, 0, `p2pmcp pair exits 0 (stderr: ${paired.stderr})`);
+  assert.match(paired.stdout, /paired with peer .* kept connected at .*no node is running/);
+
+  // B forgets the servers of a (non-paired) peer that stays away for 1 s.
   const configB = path.join(work, "b-config.json");
   writeJson(configB, { p2pmcp: { forgetPeersAfter: 1 } });
   nodeB = startNode("node B", [
     "--home", homeB, "--config", configB, "--listen", "/ip4/127.0.0.1/tcp/0", "--gateway", "127.0.0.1:0",
-    "--bootstrap", addressA,
   ]);
   infoB = await waitForJsonFile(path.join(homeB, "node.json"), nodeB);
   assert.match(infoB.gateway ?? "", /^http:\/\/127\.0\.0\.1:\d+\/mcp$/, "B's node.json names its gateway");
@@ -365,7 +379,7 @@ describe("p2pmcp end to end with real MCP software", () => {
     assert.equal(text, "after restart");
   }));
 
-  it("a peer that stays away is forgotten; the bootstrap peer is not", { timeout: 90000 }, logged(async () => {
+  it("a peer that stays away is forgotten; the paired peer is not", { timeout: 90000 }, logged(async () => {
     // C connects to B (so it is not one of B's bootstrap peers) and hosts only the
     // built-in server "node".
     const homeC = path.join(work, "c");
@@ -393,10 +407,94 @@ describe("p2pmcp end to end with real MCP software", () => {
         return c && !c.connected && (c.servers ?? []).length === 0 ? peers : undefined;
       },
       { timeout: 30000, interval: 250, what: "B still lists the servers of C long after C left" });
-    assert.match(nodeB.output.join(""), /has been gone for 1 s: forgetting its MCP server 'node'/,
-      "B's log says why it dropped C's server");
-    assert.ok((find(list, infoA.peerId)?.servers ?? []).includes("everything"), "B keeps its bootstrap peer's servers");
+    assert.match(nodeB.output.join(""), /has been gone for 1 s: forgetting the MCP servers it offered/,
+      "B's log says why it dropped what C offered");
+    assert.ok((find(list, infoA.peerId)?.servers ?? []).includes("everything"), "B keeps its paired peer's servers");
   }));
+
+  it("a stranger gets nothing until trusted: tools, calls, list_changed, then removed", { timeout: 120000 },
+    logged(async (t) => {
+      // D hosts `dserver` and trusts B (config "trust"); B does not trust D. D connects to B.
+      const homeD = path.join(work, "d");
+      const addressB = infoB.addresses.find((a) => a.startsWith("/ip4/127.0.0.1/"));
+      const configD = path.join(work, "d-config.json");
+      writeJson(configD, { mcpServers: { dserver: { command: fakeServer, args: [] } },
+                           p2pmcp: { trust: [infoB.peerId] } });
+      const nodeD = startNode("node D", [
+        "--home", homeD, "--config", configD, "--listen", "/ip4/127.0.0.1/tcp/0", "--gateway", "127.0.0.1:0",
+        "--bootstrap", addressB,
+      ]);
+      const infoD = await waitForJsonFile(path.join(homeD, "node.json"), nodeD);
+      const aliasD = infoD.peerId.slice(-6);
+      const aliasB = infoB.peerId.slice(-6);
+      const peersOfB = async () => {
+        const peers = await run(p2pmcp, ["peers", "--home", homeB, "--json"]);
+        assert.equal(peers.code, 0, `p2pmcp peers exits 0 (stderr: ${peers.stderr})`);
+        return JSON.parse(peers.stdout).peers;
+      };
+      try {
+        // B sees what D offers, untrusted, and how to trust it.
+        const d = await retryUntil(
+          async () => (await peersOfB()).find((p) => p.peerId === infoD.peerId && p.servers?.includes("dserver")),
+          { timeout: 30000, interval: 200, what: "B's peers never showed what D offers" });
+        assert.equal(d.trusted, false, "D is not trusted by B");
+        assert.equal(d.trustCommand, `p2pmcp trust add ${infoD.peerId}`);
+        const text = await run(p2pmcp, ["peers", "--home", homeB]);
+        assert.match(text.stdout, new RegExp(`${aliasD} .* no .*dserver`), text.stdout);
+        assert.match(text.stdout, new RegExp(`${aliasD} is not trusted: .*p2pmcp trust add ${infoD.peerId}`), text.stdout);
+
+        // None of D's tools reach B's gateway.
+        const client = await track(connectHttp(infoB.gateway, { name: "e2e-trust" }));
+        let changes = 0;
+        client.setNotificationHandler(ToolListChangedNotificationSchema, () => { changes += 1; });
+        const toolsOfD = async () => (await allTools(client)).filter((tool) => tool.name.startsWith(`${aliasD}_`));
+        assert.deepEqual(await toolsOfD(), [], "no tool of the untrusted peer D in B's gateway");
+        assert.match(nodeB.output.join(""), /offers MCP servers [^\n]*dserver[^\n]* but is not trusted/);
+
+        // D trusts B, but B refuses D on B's servers (-32012 to initialize): no tool of B
+        // reaches D's gateway, and a request routed to B's server (by its URI prefix) gets
+        // the refusal sentence.
+        const clientD = await track(connectHttp(infoD.gateway, { name: "e2e-d" }));
+        const refused = await retryUntil(async () => {
+          try {
+            await clientD.readResource({ uri: `p2pmcp://${aliasB}_node/info` }, sdkTimeout);
+            return undefined;
+          } catch (error) {
+            if (/not trusted/.test(error.message)) return error.message;
+            throw error;
+          }
+        }, { timeout: 30000, interval: 200, what: "D's request to B's server was not refused with a sentence" });
+        assert.deepEqual((await allTools(clientD)).filter((tool) => tool.name.startsWith(`${aliasB}_`)), [],
+          "B's tools are not in D's gateway while B refuses D");
+        assert.match(nodeD.output.join(""), /refused initialize: .* \(code -32012\)/, "D's log names the refusal");
+        t.diagnostic(`D's call to B: ${refused}`);
+        assert.match(refused, new RegExp(`peer ${infoD.peerId} is not trusted by this node.*p2pmcp trust add`));
+
+        // B trusts D: D's tools appear (list_changed) and work.
+        const before = changes;
+        const added = await run(p2pmcp, ["trust", "add", aliasD, "--name", "dnode", "--home", homeB]);
+        assert.equal(added.code, 0, `p2pmcp trust add <alias> exits 0 (stderr: ${added.stderr})`);
+        assert.match(added.stdout, /told the running node/);
+        await retryUntil(async () => (changes > before ? true : undefined),
+          { timeout: 20000, interval: 100, what: "B's client got no tools/list_changed after trust add" });
+        const echo = await retryUntil(
+          async () => (await allTools(client)).find((tool) => tool.name === "dnode_dserver_echo"),
+          { timeout: 20000, interval: 200, what: "D's tools did not appear in B's gateway after trust add" });
+        const result = await client.callTool({ name: echo.name, arguments: { text: "to D" } }, undefined, sdkTimeout);
+        assert.equal(resultText(result), "to D");
+
+        // B no longer trusts D: its tools go (list_changed).
+        const beforeRemove = changes;
+        const removed = await run(p2pmcp, ["trust", "remove", "dnode", "--home", homeB]);
+        assert.equal(removed.code, 0, `p2pmcp trust remove exits 0 (stderr: ${removed.stderr})`);
+        assert.match(removed.stdout, /no longer trusting peer .*told the running node/);
+        await retryUntil(async () => (changes > beforeRemove && (await toolsOfD()).length === 0 ? true : undefined),
+          { timeout: 20000, interval: 200, what: "D's tools stayed in B's gateway after trust remove" });
+        assert.equal((await peersOfB()).find((p) => p.peerId === infoD.peerId)?.trusted, false);
+      } finally {
+        await nodeD.stop();
+      }
+    }));
 
   it("peer disconnect mid-call: clear error, no hang", { timeout: 120000 }, logged(async (t) => {
     const client = await track(connectHttp(infoB.gateway, { name: "e2e-disconnect" }));

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end test of the p2pmcp command line: two nodes on loopback (port 0), ping,
-# identify, perf, the identity file, clear errors with the right exit status, and a
-# clean shutdown on SIGTERM. Usage: cli_test.sh <path to p2pmcp>
+# identify, perf, the identity file, trust/pair and the node's reload on SIGHUP, clear
+# errors with the right exit status, and a clean shutdown on SIGTERM. Usage: cli_test.sh <path to p2pmcp>
 set -uo pipefail
 bin=$1
 work=$(mktemp -d)
@@ -14,6 +14,12 @@ failed=0
 check() {  # check <description> <command...>: the command must succeed
   local what=$1; shift
   if "$@"; then passed=$((passed + 1)); else echo "FAIL: $what"; failed=$((failed + 1)); fi
+}
+# eventually <command...>: polls the command (up to 200 tries, no sleeping) until it succeeds
+eventually() {
+  local i
+  for ((i = 0; i < 200; i++)); do "$@" && return 0; done
+  return 1
 }
 # expect_failure <description> <exit status> <text in stderr> <p2pmcp args...>
 expect_failure() {
@@ -81,6 +87,24 @@ expect_failure "status without a running node" 1 "no p2pmcp node is running" sta
 expect_failure "call with arguments that are not JSON" 2 "JSON" call local_node_ping '{peer' --home "$work/a"
 expect_failure "call of an unknown tool" 1 "unknown tool" call nobody_x_y '{}' --home "$work/a"
 expect_failure "tools without a running node" 1 "no p2pmcp node is running" tools --home "$work/nobody"
+# Trust: kept in HOME/trust.json (mode 0600); the running node is told to reload it.
+other_peer=12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA
+check "trust add tells the running node" bash -c "'$bin' trust add $other_peer --name desk --home '$work/a' | grep -q 'trusted peer $other_peer (desk) .*told the running node (pid $node_pid)'"
+check "trust.json has mode 0600" test "$(stat -c %a "$work/a/trust.json")" = 600
+check "trust list --json shows the entry" bash -c "'$bin' trust list --json --home '$work/a' | grep -q '\"name\":\"desk\"'"
+check "the node reloads on SIGHUP" eventually bash -c "'$bin' peers --json --home '$work/a' | grep -q '\"alias\":\"desk\"[^}]*\"trusted\":true'"
+check "trust add again changes nothing" bash -c "'$bin' trust add $other_peer --home '$work/a' | grep -q 'already trusted'"
+check "trust remove by name" bash -c "'$bin' trust remove desk --home '$work/a' | grep -q 'no longer trusting peer $other_peer (desk)'"
+check "trust without a node running" bash -c "'$bin' trust add $other_peer --home '$work/offline' | grep -q 'no node is running'"
+expect_failure "trust an unknown alias" 1 "no peer has the alias 'nobody'" trust add nobody --home "$work/a"
+expect_failure "trust an alias with no node running" 1 "give the full peer ID" trust add nobody --home "$work/offline"
+expect_failure "trust without a subcommand" 2 "trust needs a subcommand" trust --home "$work/a"
+expect_failure "pair without a peer ID" 2 "does not name its peer" pair /ip4/127.0.0.1/tcp/1 --home "$work/a"
+expect_failure "trust add with a bad name" 2 "a name is 1-32" trust add $other_peer --name local --home "$work/a"
+echo '{"peers": [{"id": "nope"}]}' >"$work/offline/trust.json"
+expect_failure "a broken trust file" 1 "peers[0].id: 'nope' is not a peer ID" trust list --home "$work/offline"
+check "status prints the line that pairs another node" bash -c "'$bin' status --home '$work/a' | grep -q '^to pair with this node, run on the other one: p2pmcp pair /ip4/127.0.0.1/tcp/[0-9]*/p2p/$peer'"
+
 mkdir -p "$work/badcfg"
 echo '{"mcpServers": {"node": {"command": "true"}}}' >"$work/badcfg/reserved.json"
 expect_failure "reserved server name" 1 "reserved" up --home "$work/badcfg" --config "$work/badcfg/reserved.json" --listen /ip4/127.0.0.1/tcp/0 --no-gateway --log-level warn

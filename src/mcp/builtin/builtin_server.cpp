@@ -25,14 +25,15 @@ std::vector<json> tool_definitions() {
       json::parse(R"({
         "name": "peers",
         "title": "Known peers",
-        "description": "The peers this node knows: alias, peer ID, addresses, whether connected now, the MCP servers each hosts, and the last measured round-trip time.",
+        "description": "The peers this node knows: alias, peer ID, addresses, whether connected now, whether trusted (only trusted peers' servers are used; trust is changed by the user with the p2pmcp CLI, never through MCP), the MCP servers each hosts, and the last measured round-trip time.",
         "inputSchema": {"type": "object", "properties": {}},
         "outputSchema": {
           "type": "object",
           "properties": {"peers": {"type": "array", "items": {"type": "object", "properties": {
             "peerId": {"type": "string"}, "alias": {"type": "string"},
             "addresses": {"type": "array", "items": {"type": "string"}},
-            "connected": {"type": "boolean"}, "servers": {"type": "array", "items": {"type": "string"}},
+            "connected": {"type": "boolean"}, "trusted": {"type": "boolean"},
+            "servers": {"type": "array", "items": {"type": "string"}}, "trustCommand": {"type": "string"},
             "latencyMs": {"type": ["number", "null"]}, "agent": {"type": "string"}}}}},
           "required": ["peers"]
         },
@@ -116,6 +117,23 @@ task<std::optional<server_message>> builtin_server::next_message() {
   co_return std::nullopt;
 }
 
+std::string builtin_server::pair_command() const {
+  const auto addresses = view_.addresses();
+  if (addresses.empty()) return {};
+  // A loopback address only pairs nodes on the same machine: prefer any other.
+  std::string chosen = addresses.front();
+  for (const auto& a : addresses) {
+    if (a.rfind("/ip4/127.", 0) != 0 && a.rfind("/ip6/::1/", 0) != 0) {
+      chosen = a;
+      break;
+    }
+  }
+  const std::string suffix = "/p2p/" + view_.peer_id();
+  if (chosen.size() < suffix.size() || chosen.compare(chosen.size() - suffix.size(), suffix.size(), suffix) != 0)
+    chosen += suffix;
+  return "p2pmcp pair " + chosen;
+}
+
 json builtin_server::call_info() const {
   json structured = json::object();
   structured["peerId"] = view_.peer_id();
@@ -137,6 +155,10 @@ json builtin_server::call_info() const {
   }
   if (servers.empty()) text += "servers: none from the config (only the built-in 'node')\n";
   structured["servers"] = std::move(servers);
+  if (const std::string pair = pair_command(); !pair.empty()) {
+    structured["pairCommand"] = pair;
+    text += "to pair with this node, run on the other one: " + pair + "\n";
+  }
   return text_result(std::move(text), std::move(structured));
 }
 
@@ -149,16 +171,20 @@ json builtin_server::call_peers() const {
     entry["alias"] = p.alias;
     entry["addresses"] = p.addresses;
     entry["connected"] = p.connected;
+    entry["trusted"] = p.trusted;
     entry["servers"] = p.servers;
+    if (!p.trusted) entry["trustCommand"] = p.trust_command;
     entry["latencyMs"] = p.latency_ms ? json(*p.latency_ms) : json();
     entry["agent"] = p.agent;
     list.push_back(std::move(entry));
-    text += p.alias + "  " + p.peer_id + "  " + (p.connected ? "connected" : "not connected");
+    text += p.alias + "  " + p.peer_id + "  " + (p.connected ? "connected" : "not connected") + "  " +
+            (p.trusted ? "trusted" : "not trusted");
     if (p.latency_ms) text += "  " + format_ms(*p.latency_ms);
     if (!p.servers.empty()) {
-      text += "  servers:";
+      text += p.trusted ? "  servers:" : "  offers:";
       for (const auto& s : p.servers) text += " " + s;
     }
+    if (!p.trusted) text += "  (to use its servers and let it use ours: " + p.trust_command + ")";
     text += "\n";
   }
   if (text.empty()) text = "no peers known yet\n";

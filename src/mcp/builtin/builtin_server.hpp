@@ -1,8 +1,9 @@
 // The node's own MCP server, "node": tools that need no configuration, so a fresh node
 // already serves something useful, and that the CLI's `p2pmcp peers` uses.
 //   info   this node: peer ID, agent, addresses, gateway URL, hosted servers
-//   peers  the peers this node knows: alias, peer ID, addresses, connected, their MCP
-//          servers, last measured round-trip time
+//   peers  the peers this node knows: alias, peer ID, addresses, connected, trusted, their
+//          MCP servers (an untrusted peer's are only offered: run `p2pmcp trust add`),
+//          last measured round-trip time
 //   ping   {"peer": "<alias or peer ID>"}: libp2p ping round-trip time
 // Results carry structuredContent (with an outputSchema) and a text rendering.
 //
@@ -37,7 +38,9 @@ struct peer_summary {
   std::string alias;
   std::vector<std::string> addresses;
   bool connected = false;
-  std::vector<std::string> servers;  // MCP servers it hosts (from identify)
+  std::vector<std::string> servers;  // MCP servers it announces (from identify, capped)
+  bool trusted = false;              // its servers are used here, it may use ours
+  std::string trust_command;         // for an untrusted peer: how to trust it
   std::optional<double> latency_ms;  // last ping, if any
   std::string agent;
 };
@@ -94,6 +97,8 @@ class builtin_server final : public server::upstream {
 
  private:
   json call_info() const;
+  // The line the other node runs to pair with this one: "p2pmcp pair <address>".
+  std::string pair_command() const;
   json call_peers() const;
 
   node_view& view_;

@@ -22,7 +22,13 @@ struct fake_view final : node_view {
     p.connected = true;
     p.servers = {"memory"};
     p.latency_ms = 1.5;
-    return {p};
+    p.trusted = true;
+    peer_summary stranger;
+    stranger.peer_id = "12D3KooWstranger";
+    stranger.alias = "ranger";
+    stranger.servers = {"read_secrets"};
+    stranger.trust_command = "p2pmcp trust add 12D3KooWstranger";
+    return {p, stranger};
   }
   task<rpc_result<double>> ping(std::string peer) override {
     if (peer == "XYZabc") co_return 0.75;
@@ -61,6 +67,17 @@ TEST(builtin_server, info_and_peers_have_text_and_structured_content) {
   json peers = call(server, R"({"name": "peers"})");
   EXPECT_EQ(peers["structuredContent"]["peers"][0]["alias"], "XYZabc");
   EXPECT_EQ(peers["structuredContent"]["peers"][0]["latencyMs"], 1.5);
+  EXPECT_EQ(peers["structuredContent"]["peers"][0]["trusted"], true);
+  EXPECT_FALSE(peers["structuredContent"]["peers"][0].contains("trustCommand"));
+  EXPECT_EQ(peers["structuredContent"]["peers"][1]["trusted"], false);
+  EXPECT_EQ(peers["structuredContent"]["peers"][1]["trustCommand"], "p2pmcp trust add 12D3KooWstranger");
+  const std::string text = peers["content"][0]["text"].get<std::string>();
+  EXPECT_NE(text.find("not trusted  offers: read_secrets  (to use its servers and let it use ours: p2pmcp trust add "
+                      "12D3KooWstranger)"),
+            std::string::npos)
+      << text;
+  // The line that pairs another node with this one.
+  EXPECT_EQ(info["structuredContent"]["pairCommand"], "p2pmcp pair /ip4/127.0.0.1/tcp/4021/p2p/12D3KooWself");
 }
 
 TEST(builtin_server, ping_reports_rtt_or_a_tool_error) {

@@ -35,6 +35,11 @@ void hub::add_upstream(upstream& up, std::string prefix, bool hide_when_unavaila
   catalogue_changed(&up);
 }
 
+void hub::limit_lists(const upstream& up, server::catalogue_limits limits) {
+  for (auto& e : entries_)
+    if (e.up == &up) e.limits = limits;
+}
+
 task<void> hub::remove_upstream(upstream& up) {
   auto it = std::find_if(entries_.begin(), entries_.end(), [&](const entry& e) { return e.up == &up; });
   if (it == entries_.end()) co_return;

@@ -39,6 +39,7 @@
 #pragma once
 
 #include "mcp/jsonrpc/message.hpp"
+#include "mcp/server/catalogue_limits.hpp"
 #include "mcp/server/upstream.hpp"
 
 #include "p2p/core/signal.hpp"
@@ -128,6 +129,10 @@ class hub {
   // reader and watcher of `up` have ended. Requests in flight to it are the upstream's to
   // finish (it fails them when it stops).
   task<void> remove_upstream(upstream& up);
+  // Caps what `up` contributes to the aggregated resources, templates and prompts lists
+  // (server/catalogue_limits; one log line per list for what is dropped). For a peer's
+  // servers; their tools are capped by the upstream's own tool cache.
+  void limit_lists(const upstream& up, server::catalogue_limits limits);
 
   // Reads the upstreams' messages until stop(); returns when every task it started ended
   // (after that, upstreams may be destroyed).
@@ -141,6 +146,7 @@ class hub {
     upstream* up = nullptr;
     std::string prefix;
     bool hide_when_unavailable = false;
+    std::optional<server::catalogue_limits> limits;  // set: its lists are capped (a peer's server)
   };
   const std::vector<entry>& upstreams() const noexcept { return entries_; }
   const entry* find_prefix(std::string_view prefix) const;
@@ -247,6 +253,7 @@ class session {
   struct list_part {
     std::vector<json> items;
     std::map<std::string, std::pair<const upstream*, std::string>, std::less<>> prompts;  // exposed -> original
+    server::catalogue_report capped;  // what the upstream's caps dropped
   };
   task<json> aggregate_list(std::string method, std::string member, const json& request);
   task<void> list_from(hub::entry e, std::string method, std::string member, list_part& into);

@@ -836,6 +836,48 @@ TEST(hub, aggregated_lists_ask_every_upstream_at_once_and_keep_the_hub_order) {
   });
 }
 
+TEST(hub, a_peers_lists_are_capped_in_the_aggregated_lists) {
+  with_hub([](asio::any_io_executor ex, hub& h) -> task<void> {
+    fake_upstream peer(ex, "big"), local(ex, "files");
+    auto many = [](std::string method) -> task<rpc_result<json>> {
+      json result = json::object();
+      const std::string member = method == "prompts/list" ? "prompts" : "resources";
+      result[member] = json::array();
+      for (int i = 0; i < 20; ++i) {
+        json item = json::object();
+        item["name"] = "item" + std::to_string(i);
+        if (member == "resources") item["uri"] = "file:///" + std::to_string(i);
+        result[member].push_back(std::move(item));
+      }
+      json huge = json::object();
+      huge["name"] = "huge";
+      huge["uri"] = "file:///huge";
+      huge["description"] = std::string(100000, 'd');
+      result[member].push_back(std::move(huge));
+      co_return result;
+    };
+    peer.on_request = [&](std::string method, json) { return many(std::move(method)); };
+    local.on_request = [&](std::string method, json) { return many(std::move(method)); };
+    h.add_upstream(peer, "k3Xq9a_big", true);
+    h.add_upstream(local, "local_files");
+    server::catalogue_limits limits;
+    limits.items_per_list = 5;
+    h.limit_lists(peer, limits);
+    recording_client client(ex);
+    auto s = h.open_session(client, {});
+    CALL(resources, *s, 1, "resources/list", "{}");
+    CALL(prompts, *s, 2, "prompts/list", "{}");
+    // The peer gives 5 of its 21 (the huge one is over the description cap anyway); the
+    // local server is not capped.
+    EXPECT_EQ(resources["result"]["resources"].size(), 5u + 21u);
+    EXPECT_EQ(prompts["result"]["prompts"].size(), 5u + 21u);
+    EXPECT_EQ(prompts["result"]["prompts"][4]["name"], "k3Xq9a_big_item4");
+    s.reset();
+    co_await h.remove_upstream(peer);
+    co_await h.remove_upstream(local);
+  });
+}
+
 TEST(hub, a_prompt_whose_name_had_to_be_shortened_routes_back_to_its_original) {
   with_hub([](asio::any_io_executor ex, hub& h) -> task<void> {
     // 70 characters and a space: too long and invalid as a gateway name.

@@ -46,7 +46,10 @@ task<json> session::aggregate_list(std::string method, std::string member, const
   co_await askers.wait();
   json items = json::array();
   std::map<std::string, std::pair<const upstream*, std::string>, std::less<>> prompts;
-  for (auto& part : parts) {
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    auto& part = parts[i];
+    if (part.capped.dropped() > 0)
+      log::warn(component, "{}", part.capped.sentence(server::catalogue_kind_of(member), "'" + entries[i].prefix + "'"));
     for (auto& item : part.items) items.push_back(std::move(item));
     for (auto& [exposed, route] : part.prompts) prompts.insert_or_assign(exposed, std::move(route));
   }
@@ -67,6 +70,7 @@ task<void> session::list_from(hub::entry e, std::string method, std::string memb
       co_return;
     }
     if (result->contains(member) && (*result)[member].is_array()) {
+      if (e.limits) server::filter_catalogue_page((*result)[member], member, *e.limits, into.capped);
       for (auto& item : (*result)[member]) {
         if (!item.is_object()) continue;
         if (member == "resources") {

@@ -778,6 +778,26 @@ TEST(mcp_remote_server, bounds_the_tool_list) {
   });
 }
 
+TEST(mcp_remote_server, catalogue_caps_apply_across_pages) {
+  remote_server_options options = fast_options();
+  mcp::server::catalogue_limits limits;
+  limits.items_per_list = 3;
+  limits.description_bytes = 100;
+  options.catalogue = limits;
+  with_remote(options, [](remote_server& server, fake_peer& peer) -> task<void> {
+    auto end = co_await peer.accept();
+    json wordy = tool("wordy");
+    wordy["description"] = std::string(101, 'd');
+    // Pages of 2: [a, wordy] [b, c] [d, e]: wordy is over the description cap, d and e
+    // beyond 3 items.
+    const std::vector<json> tools = {tool("a"), wordy, tool("b"), tool("c"), tool("d"), tool("e")};
+    co_await start_session(end, init_result(), tools);
+    co_await wait_for_tools(server, 3);
+    const std::vector<std::string> expected = {"a", "b", "c"};
+    EXPECT_EQ(tool_names(server), expected);
+  });
+}
+
 TEST(mcp_remote_server, relays_server_requests_and_answers_ping) {
   with_remote(fast_options(), [](remote_server& server, fake_peer& peer) -> task<void> {
     auto end = co_await peer.accept();

@@ -8,6 +8,7 @@ namespace {
 using json = mcp::json;
 
 constexpr const char* peer_a = "12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN";
+constexpr const char* peer_b = "12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA";
 
 std::string error_of(const char* text) {
   auto parsed = parse_node_settings(json::parse(text), "c.json");
@@ -22,7 +23,11 @@ TEST(node_settings, absent_means_defaults) {
   EXPECT_TRUE(s.gateway_enabled);
   EXPECT_EQ(s.gateway_host, "127.0.0.1");
   EXPECT_EQ(s.gateway_port, default_gateway_port);
-  EXPECT_TRUE(s.rule_for("anything").allows(peer_a));  // documented default: open
+  // Documented default: trusted peers only, and nobody is trusted.
+  EXPECT_TRUE(s.rule_for("anything").allows(peer_a, true));
+  EXPECT_FALSE(s.rule_for("anything").allows(peer_a, false));
+  EXPECT_TRUE(s.trust.empty());
+  EXPECT_EQ(s.limits.servers_per_peer, 32u);
   EXPECT_EQ(s.forget_peers_after_seconds, 600u);
 }
 
@@ -46,9 +51,39 @@ TEST(node_settings, reads_every_setting) {
   EXPECT_EQ(s.gateway_port, 0);
   EXPECT_EQ(s.max_message_bytes, 65536u);
   EXPECT_EQ(s.forget_peers_after_seconds, 30u);
-  EXPECT_TRUE(s.rule_for("files").allows(peer_a));
-  EXPECT_FALSE(s.rule_for("files").allows("12D3KooWsomeoneelse"));
-  EXPECT_FALSE(s.rule_for("memory").allows(peer_a));  // "*": [] serves nobody
+  EXPECT_TRUE(s.rule_for("files").allows(peer_a, false));
+  EXPECT_FALSE(s.rule_for("files").allows("12D3KooWsomeoneelse", true));  // a list is exactly those peers
+  EXPECT_FALSE(s.rule_for("memory").allows(peer_a, true));  // "*": [] serves nobody
+  EXPECT_TRUE(s.trusts(*p2p::peer_id::parse(peer_a)));      // named in "peers"
+}
+
+TEST(node_settings, trust_list_and_open_rules) {
+  const std::string text = std::string(R"({
+    "trust": [")") + peer_a + R"(", {"id": ")" + peer_b + R"(", "name": "desk"}],
+    "allow": {"open": "all", "*": "trusted"},
+    "limits": {"serversPerPeer": 4, "itemsPerList": 10, "listBytes": 2048}})";
+  auto parsed = parse_node_settings(json::parse(text), "c.json");
+  ASSERT_TRUE(std::holds_alternative<node_settings>(parsed)) << std::get<std::string>(parsed);
+  const auto& s = std::get<node_settings>(parsed);
+  ASSERT_EQ(s.trust.size(), 2u);
+  EXPECT_EQ(s.trust[0].peer.to_string(), peer_a);
+  EXPECT_EQ(s.trust[0].name, "");
+  EXPECT_EQ(s.trust[1].name, "desk");
+  EXPECT_TRUE(s.trusts(*p2p::peer_id::parse(peer_b)));
+  EXPECT_TRUE(s.bootstrap.empty());  // trusting is not connecting
+  EXPECT_TRUE(s.rule_for("open").allows("anyone", false));
+  EXPECT_FALSE(s.rule_for("other").allows(peer_a, false));
+  EXPECT_EQ(s.limits.servers_per_peer, 4u);
+  EXPECT_EQ(s.limits.items_per_list, 10u);
+  EXPECT_EQ(s.limits.list_bytes, 2048u);
+  EXPECT_EQ(s.limits.name_bytes, 128u);  // untouched caps keep their defaults
+}
+
+TEST(node_settings, bootstrap_alone_does_not_trust) {
+  const std::string text = std::string(R"({"bootstrap": ["/ip4/192.0.2.10/tcp/4021/p2p/)") + peer_a + R"("]})";
+  auto parsed = parse_node_settings(json::parse(text), "c.json");
+  ASSERT_TRUE(std::holds_alternative<node_settings>(parsed));
+  EXPECT_FALSE(std::get<node_settings>(parsed).trusts(*p2p::peer_id::parse(peer_a)));
 }
 
 TEST(node_settings, gateway_can_be_turned_off) {
@@ -69,6 +104,18 @@ TEST(node_settings, every_problem_is_a_sentence_naming_the_key) {
   EXPECT_EQ(error_of(R"({"forgetPeersAfter": -1})"),
             "c.json: p2pmcp.forgetPeersAfter must be a number of seconds from 0 to 604800 (a week)");
   EXPECT_NE(error_of(R"({"forgetPeersAfter": "1h"})").find("forgetPeersAfter"), std::string::npos);
+  EXPECT_NE(error_of(R"({"trust": "x"})").find("p2pmcp.trust must be an array"), std::string::npos);
+  EXPECT_NE(error_of(R"({"trust": ["nope"]})").find("'nope' is not a peer ID"), std::string::npos);
+  EXPECT_NE(error_of(R"({"trust": [{"name": "x"}]})").find("needs its \"id\""), std::string::npos);
+  EXPECT_NE(error_of(R"({"trust": [{"id": 1}]})").find("p2pmcp.trust"), std::string::npos);
+  EXPECT_NE(error_of(R"({"trust": [{"id": "x", "name": "local"}]})").find("a name is"), std::string::npos);
+  EXPECT_NE(error_of(R"({"trust": [{"id": "x", "nick": "a"}]})").find("'nick' is not a trust entry field"),
+            std::string::npos);
+  EXPECT_NE(error_of(R"({"allow": {"*": "friends"}})").find("\"trusted\" (the default)"), std::string::npos);
+  EXPECT_EQ(error_of(R"({"limits": {"serversPerPeer": -1}})"),
+            "c.json: p2pmcp.limits.serversPerPeer must be a whole number from 0 to 4096");
+  EXPECT_NE(error_of(R"({"limits": {"tools": 1}})").find("p2pmcp.limits.tools is not a limit"), std::string::npos);
+  EXPECT_NE(error_of(R"({"limits": 3})").find("p2pmcp.limits must be an object"), std::string::npos);
   EXPECT_NE(error_of(R"({"lisen": []})").find("p2pmcp.lisen is not a setting"), std::string::npos);
 }
 

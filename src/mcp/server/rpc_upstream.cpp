@@ -566,6 +566,7 @@ task<void> rpc_upstream::refresh_tools() {
   std::set<std::string> cursors_seen;
   std::size_t skipped = 0;
   std::size_t bytes = 0;
+  catalogue_report capped;
   for (std::size_t page = 0;; ++page) {
     if (page >= options_.max_tool_pages) {
       log::warn(log_component_, "tools/list has more than {} pages; using the first {}", options_.max_tool_pages,
@@ -586,7 +587,16 @@ task<void> rpc_upstream::refresh_tools() {
       log::warn(log_component_, "tools/list answered without a \"tools\" array; keeping the previous list");
       co_return;
     }
+    if (options_.catalogue) {
+      // A peer's list: the caps decide (one log line at the end for the whole list).
+      std::vector<json> items;
+      items.reserve(tools->size());
+      for (auto& item : (*answer)["tools"]) items.push_back(std::move(item));
+      capped.add(filter_catalogue(items, catalogue_kind::tools, remaining(*options_.catalogue, capped)));
+      for (auto& item : items) collected.push_back(std::move(item));
+    }
     for (const auto& tool : *tools) {
+      if (options_.catalogue) break;
       auto name = tool.is_object() ? tool.find("name") : tool.end();
       if (!tool.is_object() || name == tool.end() || !name->is_string() || name->get_ref<const std::string&>().empty() ||
           collected.size() >= options_.max_tools) {
@@ -616,6 +626,7 @@ task<void> rpc_upstream::refresh_tools() {
   if (skipped > 0)
     log::warn(log_component_, "ignored {} tools without a name (or beyond {} tools or {} bytes)", skipped,
               options_.max_tools, options_.max_tools_bytes);
+  if (capped.dropped() > 0) log::warn(log_component_, "{}", capped.sentence(catalogue_kind::tools, subject_));
   set_tools(std::move(collected));
 }
 

@@ -34,6 +34,7 @@
 #pragma once
 
 #include "mcp/server/restart_backoff.hpp"
+#include "mcp/server/catalogue_limits.hpp"
 #include "mcp/server/upstream.hpp"
 
 #include "mcp/jsonrpc/line_framer.hpp"
@@ -88,6 +89,9 @@ struct rpc_upstream_options {
   // Total size of the kept tool list (compact JSON): tools beyond it are ignored, so a
   // hostile server cannot make the cache hold 64 pages of 4 MiB.
   std::size_t max_tools_bytes = 16 * 1024 * 1024;
+  // Set (remote servers: a peer's word): the tool list also obeys these caps (sizes of
+  // names, descriptions, schemas; count; bytes), with one log line for what was dropped.
+  std::optional<catalogue_limits> catalogue;
   // A request's timeout restarts on each progress notification for it, but it never runs
   // longer than this (basic/lifecycle "Timeouts": SHOULD enforce a maximum).
   duration max_request_duration = std::chrono::minutes(10);
