@@ -8,7 +8,7 @@
 // tool arguments that are not a JSON object).
 #pragma once
 
-#include <nlohmann/json.hpp>
+#include "mcp/jsonrpc/json.hpp"
 
 #include <filesystem>
 #include <optional>
@@ -50,6 +50,6 @@ int run_status(const client_options& options);
 
 // The structuredContent of the running node's local_node_peers ({"peers": [...]}), or
 // nullopt with `problem` set to a sentence (no node running, the call failed).
-std::optional<nlohmann::json> fetch_peers(const client_options& options, std::string& problem);
+std::optional<mcp::json> fetch_peers(const client_options& options, std::string& problem);
 
 }  // namespace p2pmcp

@@ -107,6 +107,8 @@ std::optional<std::string> mcp_node::open_gateway() {
   if (!s.gateway_enabled) return std::nullopt;
   mcp::gateway::http_server_config config;
   config.address = s.gateway_host;
+  config.max_sessions = s.gateway_max_sessions;
+  config.session_idle_timeout = std::chrono::seconds(s.gateway_session_idle_seconds);
   config.port = s.gateway_port;
   config.max_body_size = s.max_message_bytes;
   mcp::hub::route_endpoints(config, hub_);  // /mcp/<alias>_<server>: one server as itself

@@ -4,7 +4,7 @@
 #include "mcp/server/node_settings.hpp"
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
+#include "mcp/jsonrpc/json.hpp"
 
 #include <signal.h>
 #include <unistd.h>
@@ -19,7 +19,7 @@ namespace p2pmcp {
 namespace {
 
 namespace fs = std::filesystem;
-using json = nlohmann::json;
+using json = mcp::json;
 using mcp::peer::trust_entry;
 using mcp::peer::trust_list;
 

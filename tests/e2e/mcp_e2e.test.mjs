@@ -309,6 +309,55 @@ describe("p2pmcp end to end with real MCP software", () => {
     featureTests("stdio", (options) => connectStdio(p2pmcp, homeB, options));
   });
 
+  // Faithful forwarding (issue 8): what the hosted server and the client write comes
+  // through in their member order, byte for byte, and nothing is added to a request.
+  // Self-contained: its own client with an elicitation handler; uses only `flaky`.
+  it("faithful forwarding: member order both ways, no invented progress token", { timeout: 60000 }, logged(async () => {
+    const { pathToFileURL } = await import("node:url");
+    const { Client, StreamableHTTPClientTransport, interopDir } = await import("./helpers.mjs");
+    const { ElicitRequestSchema } = await import(
+      pathToFileURL(path.join(interopDir, "node_modules/@modelcontextprotocol/sdk/dist/esm/types.js")).href);
+    const client = new Client({ name: "e2e-faithful", version: "1.0.0" }, { capabilities: { elicitation: {} } });
+    const formAnswer = { action: "accept", content: { name: "Ada", age: 36, email: "ada@example.org" } };
+    const forms = [];
+    client.setRequestHandler(ElicitRequestSchema, async (request) => {
+      forms.push(request.params);
+      return formAnswer;
+    });
+    await withDeadline(client.connect(new StreamableHTTPClientTransport(new URL(infoB.gateway))), 20000,
+      "initialize of the faithful-forwarding client");
+    clients.push(client);
+    client.closeAll = () => client.close();
+
+    // As fake_mcp_server writes them (src/mcp/server/testdata/fake_mcp_server.cpp).
+    const schema = '{"type":"object","properties":{"zeta":{"type":"string"},"alpha":{"type":"number"},' +
+      '"mid":{"type":"boolean"}},"required":["zeta"]}';
+    const form = '{"message":"Who are you?","requestedSchema":{"type":"object","properties":' +
+      '{"name":{"type":"string"},"age":{"type":"integer"},"email":{"type":"string"}}}}';
+
+    const tool = await retryUntil(
+      async () => (await allTools(client)).find((t) => t.name === name("flaky", "params")),
+      { timeout: 30000, interval: 200, what: "B's gateway does not list the params tool of flaky" });
+    assert.equal(JSON.stringify(tool.inputSchema), schema, "the inputSchema keeps the server's member order");
+
+    // No progress token asked for: the server gets the params exactly as the client sent them.
+    const plain = await client.callTool({ name: name("flaky", "params"), arguments: { zeta: "z", alpha: 1 } },
+      undefined, sdkTimeout);
+    assert.equal(resultText(plain), '{"name":"params","arguments":{"zeta":"z","alpha":1}}',
+      "no _meta / progressToken was added on the way");
+    // With one: the server gets a token (the node's own), the rest unchanged.
+    const withToken = await client.callTool({ name: name("flaky", "params"), arguments: { zeta: "z" } },
+      undefined, { ...sdkTimeout, onprogress: () => {} });
+    const received = JSON.parse(resultText(withToken));
+    assert.ok(received._meta && received._meta.progressToken !== undefined, "a requested token arrives");
+
+    // The elicitation form in the server's field order; the answer in the client's.
+    const answered = await client.callTool({ name: name("flaky", "form"), arguments: {} }, undefined, sdkTimeout);
+    assert.equal(forms.length, 1, "the form reached this client once");
+    assert.equal(JSON.stringify(forms[0]), form, "the form's fields keep the server's order");
+    assert.equal(resultText(answered), JSON.stringify(formAnswer), "the answer reaches the server in the client's order");
+  }));
+
   it("two clients at once get only their own replies", { timeout: 120000 }, logged(async () => {
     const first = await track(connectHttp(infoB.gateway, { name: "e2e-first", samplingAnswer: "answer for first" }));
     const second = await track(connectHttp(infoB.gateway, { name: "e2e-second", samplingAnswer: "answer for second" }));

@@ -2,7 +2,7 @@
 
 #include "mcp/server/node_settings.hpp"
 
-#include <nlohmann/json.hpp>
+#include "mcp/jsonrpc/json.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -15,7 +15,7 @@
 namespace mcp::peer {
 
 namespace fs = std::filesystem;
-using json = nlohmann::json;
+using json = mcp::json;
 
 const trust_entry* trust_list::find(const p2p::peer_id& peer) const {
   for (const auto& e : peers)

@@ -110,8 +110,16 @@ std::variant<node_settings, std::string> parse_node_settings(const json& setting
           if (!gvalue.is_number_integer() || gvalue.get<std::int64_t>() < 0 || gvalue.get<std::int64_t>() > 65535)
             return at + ".port must be a port number (0 picks a free one)";
           out.gateway_port = static_cast<std::uint16_t>(gvalue.get<std::int64_t>());
+        } else if (gkey == "maxSessions") {
+          if (!gvalue.is_number_integer() || gvalue.get<std::int64_t>() < 1 || gvalue.get<std::int64_t>() > 100000)
+            return at + ".maxSessions must be a number of sessions from 1 to 100000";
+          out.gateway_max_sessions = static_cast<std::size_t>(gvalue.get<std::int64_t>());
+        } else if (gkey == "sessionIdleSeconds") {
+          if (!gvalue.is_number_integer() || gvalue.get<std::int64_t>() < 1 || gvalue.get<std::int64_t>() > 604800)
+            return at + ".sessionIdleSeconds must be a number of seconds from 1 to 604800 (a week)";
+          out.gateway_session_idle_seconds = static_cast<std::uint32_t>(gvalue.get<std::int64_t>());
         } else {
-          return at + "." + gkey + " is not a gateway setting (host, port)";
+          return at + "." + gkey + " is not a gateway setting (host, port, maxSessions, sessionIdleSeconds)";
         }
       }
     } else if (key == "allow") {

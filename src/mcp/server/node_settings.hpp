@@ -6,7 +6,10 @@
 //     "bootstrap": ["/ip4/192.0.2.10/tcp/4021/p2p/12D3KooW..."],
 //     "peers":     {"laptop": "/ip4/192.0.2.11/tcp/4021/p2p/12D3KooW..."},  // named, trusted bootstrap peers
 //     "trust":     ["12D3KooW...", {"id": "12D3KooW...", "name": "desk"}],  // trusted peers
-//     "gateway":   {"host": "127.0.0.1", "port": 7469} | false,
+//     "gateway":   {"host": "127.0.0.1", "port": 7469,
+//                   "maxSessions": 64,           // then the least recently used idle one is closed
+//                   "sessionIdleSeconds": 1800}  // an idle session expires after this
+//                  | false,
 //     "allow":     {"files": ["12D3KooW..."], "*": "trusted"},   // "trusted" | "all" | [peer IDs]
 //     "maxMessageBytes": 4194304,
 //     "forgetPeersAfter": 600,     // seconds a peer may be gone before its servers are dropped
@@ -74,6 +77,8 @@ struct node_settings {
   bool gateway_enabled = true;
   std::string gateway_host = "127.0.0.1";
   std::uint16_t gateway_port = default_gateway_port;
+  std::size_t gateway_max_sessions = 64;
+  std::uint32_t gateway_session_idle_seconds = 1800;
   std::map<std::string, access_rule> allow;  // by server name; "*" is the default rule
   std::size_t max_message_bytes = 4 * 1024 * 1024;
   // How long a disconnected peer's MCP servers stay known (and keep being retried)

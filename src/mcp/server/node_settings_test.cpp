@@ -29,6 +29,18 @@ TEST(node_settings, absent_means_defaults) {
   EXPECT_TRUE(s.trust.empty());
   EXPECT_EQ(s.limits.servers_per_peer, 32u);
   EXPECT_EQ(s.forget_peers_after_seconds, 600u);
+  EXPECT_EQ(s.gateway_max_sessions, 64u);
+  EXPECT_EQ(s.gateway_session_idle_seconds, 1800u);
+}
+
+TEST(node_settings, gateway_session_settings_are_checked) {
+  auto parsed = parse_node_settings(json::parse(R"({"gateway": {"maxSessions": 0}})"), "c.json");
+  ASSERT_TRUE(std::holds_alternative<std::string>(parsed));
+  EXPECT_EQ(std::get<std::string>(parsed), "c.json: p2pmcp.gateway.maxSessions must be a number of sessions from 1 to 100000");
+  parsed = parse_node_settings(json::parse(R"({"gateway": {"sessionIdleSeconds": "1h"}})"), "c.json");
+  ASSERT_TRUE(std::holds_alternative<std::string>(parsed));
+  EXPECT_EQ(std::get<std::string>(parsed),
+            "c.json: p2pmcp.gateway.sessionIdleSeconds must be a number of seconds from 1 to 604800 (a week)");
 }
 
 TEST(node_settings, reads_every_setting) {
@@ -36,7 +48,7 @@ TEST(node_settings, reads_every_setting) {
     "listen": ["/ip4/0.0.0.0/tcp/4021"],
     "bootstrap": ["/ip4/192.0.2.10/tcp/4021/p2p/)") + peer_a + R"("],
     "peers": {"laptop": "/ip4/192.0.2.11/tcp/4021/p2p/)" + peer_a + R"("},
-    "gateway": {"host": "::1", "port": 0},
+    "gateway": {"host": "::1", "port": 0, "maxSessions": 8, "sessionIdleSeconds": 60},
     "allow": {"files": [")" + peer_a + R"("], "*": []},
     "maxMessageBytes": 65536,
     "forgetPeersAfter": 30})";
@@ -49,6 +61,8 @@ TEST(node_settings, reads_every_setting) {
   EXPECT_EQ(s.bootstrap[1].alias, "laptop");
   EXPECT_EQ(s.gateway_host, "::1");
   EXPECT_EQ(s.gateway_port, 0);
+  EXPECT_EQ(s.gateway_max_sessions, 8u);
+  EXPECT_EQ(s.gateway_session_idle_seconds, 60u);
   EXPECT_EQ(s.max_message_bytes, 65536u);
   EXPECT_EQ(s.forget_peers_after_seconds, 30u);
   EXPECT_TRUE(s.rule_for("files").allows(peer_a, false));

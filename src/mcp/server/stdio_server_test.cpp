@@ -89,11 +89,11 @@ TEST(mcp_stdio_server, runs_the_lifecycle_and_lists_tools_across_pages) {
     EXPECT_EQ(server.session(), 1u);
     EXPECT_TRUE(server.pid());
 
-    // 14 tools, two per page: seven tools/list calls following nextCursor.
-    co_await wait_for_tools(server, 14);
+    // 16 tools, two per page: eight tools/list calls following nextCursor.
+    co_await wait_for_tools(server, 16);
     const std::vector<std::string> expected = {"echo", "crash", "slow", "change_tools", "hang", "cancellations",
                                                "sample", "ping_client", "big", "env", "cwd", "state", "log",
-                                               "close_stdout"};
+                                               "close_stdout", "params", "form"};
     EXPECT_EQ(tool_names(server), expected);
 
     // What the server saw: initialize with our clientInfo and capabilities, then
@@ -333,11 +333,11 @@ TEST(mcp_stdio_server, backs_off_when_it_keeps_crashing) {
 
 TEST(mcp_stdio_server, refreshes_tools_on_list_changed) {
   with_server(fake(), fast_options(), [](stdio_server& server) -> task<void> {
-    co_await wait_for_tools(server, 14);
+    co_await wait_for_tools(server, 16);
     const auto version = server.tools_version();
     EXPECT_EQ(text_of(co_await call_tool(server, "change_tools")), "added extra");
     co_await server.tools_changed(version);
-    EXPECT_EQ(server.tools().size(), 15u);
+    EXPECT_EQ(server.tools().size(), 17u);
     EXPECT_EQ(server.tools().back()["name"], "extra");
     // The notification is also passed on to the owner.
     auto message = server.poll_message();
@@ -349,7 +349,7 @@ TEST(mcp_stdio_server, refreshes_tools_on_list_changed) {
     const auto version2 = server.tools_version();
     EXPECT_EQ(text_of(co_await call_tool(server, "change_tools")), "removed extra");
     co_await server.tools_changed(version2);
-    EXPECT_EQ(server.tools().size(), 14u);
+    EXPECT_EQ(server.tools().size(), 16u);
   });
 }
 

@@ -89,6 +89,7 @@ std::string_view to_string(close_reason reason) noexcept {
   switch (reason) {
     case close_reason::deleted: return "ended by the client (HTTP DELETE)";
     case close_reason::expired: return "expired after being idle";
+    case close_reason::evicted: return "closed to make room for a new session (least recently used)";
     case close_reason::closed_by_server: return "closed by the gateway";
     case close_reason::initialize_failed: return "initialize failed";
     case close_reason::shutdown: return "the gateway is shutting down";
@@ -162,6 +163,7 @@ struct server_state {
   std::shared_ptr<session_state> create_session(std::string protocol_version, std::string endpoint);
   void close_session(session_state& session, close_reason reason);
   std::size_t expire_idle_sessions();
+  bool evict_least_recently_used();
 
   // Writes a complete response; false on a write error.
   template <class Body>
@@ -706,6 +708,19 @@ std::size_t server_impl::expire_idle_sessions() {
   return idle.size();
 }
 
+// Closes the least recently used session that is idle (no request in flight, no open
+// stream); false when every session is busy.
+bool server_impl::evict_least_recently_used() {
+  std::shared_ptr<session_state> oldest;
+  for (const auto& [id, session] : sessions)
+    if (session->in_flight_ == 0 && (!oldest || session->last_active_ < oldest->last_active_)) oldest = session;
+  if (!oldest) return false;
+  p2p::log::info(component, "session {} closed to make room for a new one (limit {}; it was the least recently used)",
+                 oldest->short_id(), config.max_sessions);
+  close_session(*oldest, close_reason::evicted);
+  return true;
+}
+
 std::shared_ptr<session_state> server_impl::create_session(std::string protocol_version, std::string endpoint) {
   std::string id;
   do {
@@ -944,12 +959,14 @@ task<bool> server_impl::serve_post(connection& conn, beast::flat_buffer& buffer,
   if (body.body.is_initialize) {
     http_error error;
     error.id = body.body.messages.front()["id"];
+    while (sessions.size() >= config.max_sessions && evict_least_recently_used()) {
+    }
     if (sessions.size() >= config.max_sessions) {
       error.status = 503;
       error.code = jsonrpc::codes::too_many_requests;
-      error.message = "Service Unavailable: too many MCP sessions (limit " +
-                      std::to_string(config.max_sessions) +
-                      "); end unused sessions with HTTP DELETE or wait for idle ones to expire";
+      error.message = "Service Unavailable: all " + std::to_string(sessions.size()) +
+                      " MCP sessions of this gateway are busy (a request in flight or a stream open); "
+                      "try again when one is done, or raise p2pmcp.gateway.maxSessions";
       co_return co_await write_error(conn, error, &checked, version, keep_alive);
     }
     // Until initialize is answered the session's version is the one the client asks for.

@@ -77,6 +77,7 @@ class response_channel {
 enum class close_reason {
   deleted,            // the client sent HTTP DELETE
   expired,            // idle for session_idle_timeout
+  evicted,            // least recently used and idle, closed to admit a new session
   closed_by_server,   // client_session::close()
   initialize_failed,  // the initialize request was answered with an error
   shutdown,           // the server is stopping
@@ -141,7 +142,10 @@ struct http_server_config {
   std::size_t max_body_size = 4 * 1024 * 1024;  // 413 above
   std::size_t max_header_size = 16 * 1024;      // 431 above
   std::size_t max_connections = 256;            // more are answered 503 and closed
-  std::size_t max_sessions = 64;                // initialize beyond: 503
+  // At the limit, initialize closes the least recently used session with no request in
+  // flight and no open stream (its client gets 404, as for an expired session); 503 only
+  // when every session is busy.
+  std::size_t max_sessions = 64;
   std::size_t max_sse_streams = 128;            // open SSE replies + GET streams, all sessions
   std::size_t max_sse_streams_per_session = 16;
   std::size_t max_queued_messages = 256;        // per SSE reply and per standalone queue

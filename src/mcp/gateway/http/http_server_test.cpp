@@ -860,16 +860,41 @@ TEST(HttpServer, IdleSessionsExpire) {
   });
 }
 
-TEST(HttpServer, SessionLimit) {
+TEST(HttpServer, SessionLimitClosesTheLeastRecentlyUsedIdleSession) {
   http_server_config config;
   config.max_sessions = 2;
   with_server(config, [](fixture& f) -> task<void> {
-    co_await initialize(f);
-    co_await initialize(f);
-    const response res = co_await roundtrip(f.port, f.post(initialize_request("2025-06-18", 5)));
+    const std::string oldest = co_await initialize(f);
+    f.clock.advance(std::chrono::seconds(1));
+    const std::string used = co_await initialize(f);
+    f.clock.advance(std::chrono::seconds(1));
+    response res = co_await roundtrip(f.port, f.post(jsonrpc::make_request(1, "tools/list"), oldest));
+    EXPECT_EQ(res.result(), http::status::ok);  // `oldest` is now the most recently used
+    f.clock.advance(std::chrono::seconds(1));
+    const std::string newest = co_await initialize(f);
+    EXPECT_EQ(f.log.closes, std::vector<close_reason>{close_reason::evicted});
+    res = co_await roundtrip(f.port, f.post(jsonrpc::make_request(2, "tools/list"), used));
+    EXPECT_EQ(res.result(), http::status::not_found);
+    res = co_await roundtrip(f.port, f.post(jsonrpc::make_request(2, "tools/list"), oldest));
+    EXPECT_EQ(res.result(), http::status::ok);
+    EXPECT_EQ(f.server.session_count(), 2u);
+
+    // Sessions with a stream open are busy: when all are, a new one is refused.
+    std::vector<std::string> busy;
+    busy.push_back(oldest);
+    busy.push_back(newest);
+    std::vector<std::unique_ptr<client>> streams;
+    for (const std::string& session : busy) {
+      client opened = co_await connect(f.port);
+      streams.push_back(std::make_unique<client>(std::move(opened)));
+      co_await http::async_write(streams.back()->socket, f.bare(http::verb::get, session), asio::use_awaitable);
+      http::response_parser<http::string_body> parser;
+      co_await http::async_read_header(streams.back()->socket, streams.back()->buffer, parser, asio::use_awaitable);
+    }
+    res = co_await roundtrip(f.port, f.post(initialize_request("2025-06-18", 5)));
     EXPECT_EQ(res.result(), http::status::service_unavailable);
     EXPECT_EQ(body_of(res)["id"], 5);
-    EXPECT_NE(error_message(res).find("too many MCP sessions"), std::string::npos);
+    EXPECT_NE(error_message(res).find("all 2 MCP sessions of this gateway are busy"), std::string::npos);
   });
 }
 

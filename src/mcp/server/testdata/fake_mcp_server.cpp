@@ -20,7 +20,10 @@
 // sample (asks the client sampling/createMessage and returns its answer), ping_client
 // (pings the client), big {size} (a text of that many bytes), env {name}, cwd,
 // state (what the lifecycle looked like from here), log {text} (to stderr),
-// close_stdout (closes stdout, keeps running).
+// close_stdout (closes stdout, keeps running), params {zeta, alpha, mid} (returns the
+// params it received as text, byte for byte; its inputSchema's members are not in
+// alphabetical order), form (asks the client elicitation/create with a form whose fields
+// are not in alphabetical order and returns the client's answer as text, byte for byte).
 #include "mcp/jsonrpc/json.hpp"
 
 #include <signal.h>
@@ -105,13 +108,23 @@ json result_response(const json& id, json result) {
   return {{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(result)}};
 }
 
+// Members in an order no sorted JSON type would keep.
+constexpr const char* params_schema =
+    R"({"type":"object","properties":{"zeta":{"type":"string"},"alpha":{"type":"number"},"mid":{"type":"boolean"}},"required":["zeta"]})";
+constexpr const char* form_request =
+    R"({"message":"Who are you?","requestedSchema":{"type":"object","properties":{"name":{"type":"string"},"age":{"type":"integer"},"email":{"type":"string"}}}})";
+
 std::vector<json> tool_list() {
   std::vector<std::string> names = {"echo", "crash", "slow",  "change_tools", "hang", "cancellations", "sample",
-                                    "ping_client", "big", "env", "cwd", "state", "log", "close_stdout"};
+                                    "ping_client", "big", "env", "cwd", "state", "log", "close_stdout",
+                                    "params", "form"};
   if (extra_tool) names.push_back("extra");
   std::vector<json> tools;
-  for (auto& name : names)
-    tools.push_back({{"name", name}, {"description", "fake " + name}, {"inputSchema", {{"type", "object"}}}});
+  for (auto& name : names) {
+    json schema = {{"type", "object"}};
+    if (name == "params") schema = json::parse(params_schema);
+    tools.push_back({{"name", name}, {"description", "fake " + name}, {"inputSchema", schema}});
+  }
   return tools;
 }
 
@@ -187,6 +200,12 @@ void call_tool(const json& id, const json& params) {
   } else if (name == "log") {
     log(arguments.value("text", ""));
     send(result_response(id, text_result("logged")));
+  } else if (name == "params") {
+    send(result_response(id, text_result(params.dump())));
+  } else if (name == "form") {
+    json answer = ask_client("form-1", "elicitation/create", json::parse(form_request));
+    send(result_response(id, text_result(answer.contains("result") ? answer["result"].dump()
+                                                                   : "error: " + answer["error"].dump())));
   } else if (name == "close_stdout") {
     send(result_response(id, text_result("closing stdout")));
     std::fclose(stdout);
