@@ -9,9 +9,9 @@
 //       serverInfo, instructions, capabilities and names (also through `p2pmcp stdio
 //       --server`);
 //   (d) the details of (c)'s checks (tool results, schemas, progress) equal (a)'s, member
-//       order included (skipped until faithful forwarding lands);
-//   (e) five runs in a row against (c) without restarting anything (skipped until the
-//       gateway closes idle sessions instead of refusing new ones past its limit).
+//       order included;
+//   (e) five runs in a row against (c) without restarting anything (the suite never ends
+//       its sessions: the gateway must close the least recently used idle ones).
 // After (b) and (c) the test ends the sessions the suite left open (it never sends
 // DELETE), so that they do not add up to the gateway's limit; (e) does not.
 // Both suites are run, active and pending; results are compared check by check (the INFO
@@ -39,6 +39,7 @@ import {
   removeDir,
   requireEnv,
   retryUntil,
+  run,
   waitForJsonFile,
   withDeadline,
   writeJson,
@@ -110,11 +111,24 @@ async function startDirectFixture() {
  * untrusted by default (issue 8), the step that makes A and B trust each other belongs
  * here, before waiting for the fixture's tools at B.
  */
+/** The peer ID of the node whose home is `home` (made on first use, as `up` would). */
+async function peerIdOf(home) {
+  const id = await run(p2pmcp, ["id", "--home", home]);
+  assert.equal(id.code, 0, `p2pmcp id exits 0 (stderr: ${id.stderr})`);
+  return id.stdout.trim();
+}
+
 async function startNetwork() {
   const homeA = path.join(work, "a");
   const homeB = path.join(work, "b");
+  // Trust is explicit both ways (docs/protocol.md, "Access control"): each node's config
+  // names the other, so B may use A's server and A's server reaches B's gateway.
+  const peerB = await peerIdOf(homeB);
   const configA = path.join(work, "a-config.json");
-  writeJson(configA, { mcpServers: { [server]: { command: node22, args: [fixture, "stdio"] } } });
+  writeJson(configA, {
+    mcpServers: { [server]: { command: node22, args: [fixture, "stdio"] } },
+    p2pmcp: { trust: [peerB] },
+  });
   const nodeA = start("node A", p2pmcp, [
     "up", "--home", homeA, "--config", configA, "--listen", "/ip4/127.0.0.1/tcp/0", "--gateway", "127.0.0.1:0",
     "--log-level", logLevel,
@@ -123,8 +137,10 @@ async function startNetwork() {
   const addressA = infoA.addresses.find((a) => a.startsWith("/ip4/127.0.0.1/"));
   assert.ok(addressA, `A's node.json has a 127.0.0.1 address: ${JSON.stringify(infoA.addresses)}`);
 
+  const configB = path.join(work, "b-config.json");
+  writeJson(configB, { mcpServers: {}, p2pmcp: { trust: [infoA.peerId] } });
   const nodeB = start("node B", p2pmcp, [
-    "up", "--home", homeB, "--listen", "/ip4/127.0.0.1/tcp/0", "--gateway", "127.0.0.1:0", "--bootstrap", addressA,
+    "up", "--home", homeB, "--config", configB, "--listen", "/ip4/127.0.0.1/tcp/0", "--gateway", "127.0.0.1:0", "--bootstrap", addressA,
     "--log-level", logLevel,
   ]);
   const infoB = await waitForJsonFile(path.join(homeB, "node.json"), nodeB);
@@ -232,10 +248,7 @@ describe("the MCP conformance suite against p2pmcp", { timeout: 900000 }, () => 
   // What the suite's checks report beyond pass/fail: the tool results, prompt messages,
   // elicitation schemas and progress it got. Through the single-server endpoint they must
   // be what the fixture itself sent, byte for byte (member order, progress tokens, URIs).
-  it("the single-server endpoint relays the fixture's answers unchanged (the checks' details)", { timeout: 10000,
-     skip: process.env.CONFORMANCE_FAITHFUL ? false
-       : "faithful forwarding (issue 8) not merged: the server sees the hub's progress token, member order " +
-         "changes; CONFORMANCE_FAITHFUL=1 runs it anyway" },
+  it("the single-server endpoint relays the fixture's answers unchanged (the checks' details)", { timeout: 10000 },
      logged(async () => {
     assert.ok(directRuns && singleRuns, "the direct and single-server runs must come first");
     const expected = detailTexts(directRuns);
@@ -246,12 +259,9 @@ describe("the MCP conformance suite against p2pmcp", { timeout: 900000 }, () => 
   }));
 
   // The suite never ends its sessions (no DELETE, ~33 per run of both suites): here nothing
-  // cleans up after it. On main the gateway keeps 64 sessions and refuses new ones with
-  // 503, so the third run fails every check.
-  it("five runs in a row against the same node (no restart) give the same verdicts", { timeout: 900000,
-     skip: process.env.CONFORMANCE_REPEAT ? false
-       : "the gateway refuses new sessions once 64 are open (issue 8: close the least recently used idle one); " +
-         "CONFORMANCE_REPEAT=1 runs it anyway" },
+  // cleans up after it, so from the third run on the gateway is at its 64-session limit and
+  // must close the least recently used idle sessions to admit the suite's new ones.
+  it("five runs in a row against the same node (no restart) give the same verdicts", { timeout: 900000 },
      logged(async (t) => {
     assert.ok(single, "the single-server run must come first");
     for (let round = 1; round <= 5; ++round) {

@@ -10,8 +10,9 @@
 // owns the name or URI. Upstreams are shared by many sessions, so the hub is the single
 // reader of each upstream's messages and routes them:
 //   - notifications/progress: a forwarded request carries a progress token only when the
-//     client sent one; then it is the hub's own (unique among all sessions' requests, and
-//     the upstream's idle timeout restarts on progress), and progress goes back to the
+//     client sent one: the client's own, or the hub's when another session's request to
+//     the same upstream uses that value (tokens are unique per upstream, and its idle
+//     timeout restarts on progress); progress goes back to the
 //     client with its own token, same JSON type. A request without one reaches the server
 //     without `_meta.progressToken` (and without an empty `_meta` added);
 //   - server-to-client requests (sampling/createMessage, elicitation/create, roots/list)
@@ -202,7 +203,13 @@ class hub {
   // The reader and watcher of each upstream, cancelled on removal and on stop.
   std::map<const upstream*, std::unique_ptr<p2p::task_group>> readers_;
   std::set<session*> sessions_;
-  std::map<std::int64_t, progress_route> progress_;
+  // Progress tokens of the requests in flight, as each upstream sees them (JSON text).
+  struct progress_key {
+    const upstream* up = nullptr;
+    std::string token;
+    auto operator<=>(const progress_key&) const = default;
+  };
+  std::map<progress_key, progress_route> progress_;
   std::int64_t next_token_ = 1;
   std::uint64_t dropped_log_messages_ = 0;
   std::map<subscription, std::set<session*>> subscribers_;

@@ -50,7 +50,7 @@ struct session::active_request {
   reply_sink* reply = nullptr;
   upstream* target = nullptr;
   std::optional<json> client_token;
-  std::int64_t hub_token = 0;
+  hub::progress_key progress_key;  // set with client_token: the token `target` sees
   bool cancelled = false;
   std::string cancel_reason;  // passed on to the server: the client's, or why the session ended
   bool finished = false;     // the upstream answered (or the request was cancelled)

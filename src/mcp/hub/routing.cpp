@@ -35,8 +35,8 @@ void hub::dispatch(upstream& up, server_message message) {
   const json& params = message.message.contains("params") ? message.message["params"] : json();
   if (method == "notifications/progress") {
     const json token = params.is_object() ? params.value("progressToken", json()) : json();
-    if (!token.is_number_integer()) return;
-    auto it = progress_.find(token.get<std::int64_t>());
+    if (token.is_null()) return;
+    auto it = progress_.find(progress_key{&up, token.dump()});
     if (it == progress_.end()) return;  // finished already, or not ours
     it->second.owner->deliver_progress(it->second.request_key, std::move(message.message));
     return;

@@ -235,15 +235,20 @@ task<json> session::forward(upstream& up, std::string method, json params, activ
   // Names and URIs round-trip: a URI the gateway handed out for this upstream reaches it
   // as the original, wherever the client puts it (arguments at any depth, refs, uris).
   if (!options_.only) unwrap_uris(params, std::string(uri_scheme) + prefix_of(up) + "/");
-  // A progress token only when the client sent one: then the hub's own, unique among
-  // every session's requests to `up`, and progress goes back with the client's value.
+  // A progress token only when the client sent one. The server sees the client's own
+  // token unless another request to `up` (another session's) already uses that value; then
+  // the hub's own, unused one. Progress goes back with the client's value either way.
   // Without one the server sees the request as the client sent it (no `_meta` added).
   if (auto meta = params.find("_meta"); meta != params.end() && meta->is_object()) {
     if (auto token = meta->find("progressToken"); token != meta->end()) {
-      state.client_token = std::move(*token);
-      state.hub_token = hub_.next_token_++;
-      *token = state.hub_token;
-      hub_.progress_[state.hub_token] = hub::progress_route{this, state.key};
+      state.client_token = *token;
+      hub::progress_key key{&up, token->dump()};
+      while (hub_.progress_.count(key)) {
+        *token = hub_.next_token_++;
+        key.token = token->dump();
+      }
+      state.progress_key = key;
+      hub_.progress_[std::move(key)] = hub::progress_route{this, state.key};
     }
   }
   state.target = &up;
@@ -252,7 +257,7 @@ task<json> session::forward(upstream& up, std::string method, json params, activ
   // The request and the relay of its related messages run side by side; the relay
   // ends once the request has and everything queued for the client went out.
   auto result = co_await (request_upstream(up, std::move(method), std::move(params), state) && relay(state));
-  if (state.client_token) hub_.progress_.erase(state.hub_token);
+  if (state.client_token) hub_.progress_.erase(state.progress_key);
   state.target = nullptr;
   if (!result) co_return error_response(state.id, result.error());
   co_return jsonrpc::make_result_response(state.id, std::move(*result));
