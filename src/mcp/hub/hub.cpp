@@ -20,8 +20,10 @@ hub::hub(asio::any_io_executor executor, hub_options options)
 
 hub::~hub() = default;
 
-void hub::add_upstream(upstream& up, std::string prefix, bool hide_when_unavailable) {
+void hub::add_upstream(upstream& up, std::string prefix, bool hide_when_unavailable,
+                       server::upstream_source* source) {
   entry e;
+  e.source = source;
   e.up = &up;
   e.prefix = std::move(prefix);
   e.hide_when_unavailable = hide_when_unavailable;

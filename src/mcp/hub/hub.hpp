@@ -42,6 +42,7 @@
 #include "mcp/jsonrpc/message.hpp"
 #include "mcp/server/catalogue_limits.hpp"
 #include "mcp/server/upstream.hpp"
+#include "mcp/server/upstream_source.hpp"
 
 #include "p2p/core/signal.hpp"
 #include "p2p/core/task_group.hpp"
@@ -124,7 +125,10 @@ class hub {
   // are unique. The hub starts reading its messages. `hide_when_unavailable`: its tools
   // leave the gateway's list while it is unavailable (a disconnected peer), instead of
   // staying listed with calls failing clearly (a local server restarting).
-  void add_upstream(upstream& up, std::string prefix, bool hide_when_unavailable = false);
+  // `source` set: each client session that sends `up` a request gets its own upstream
+  // from it (server/upstream_source.hpp); `up` still provides the catalogue.
+  void add_upstream(upstream& up, std::string prefix, bool hide_when_unavailable = false,
+                    server::upstream_source* source = nullptr);
   // Forgets `up`: sessions that saw it get tools/list_changed, sessions that showed only
   // it are closed (their requests fail with "the session is closed"); completes once the hub's
   // reader and watcher of `up` have ended. Requests in flight to it are the upstream's to
@@ -148,6 +152,7 @@ class hub {
     std::string prefix;
     bool hide_when_unavailable = false;
     std::optional<server::catalogue_limits> limits;  // set: its lists are capped (a peer's server)
+    server::upstream_source* source = nullptr;        // set: one upstream per client session
   };
   const std::vector<entry>& upstreams() const noexcept { return entries_; }
   const entry* find_prefix(std::string_view prefix) const;
