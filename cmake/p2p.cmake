@@ -19,6 +19,37 @@ if(P2P_FUZZ)
   target_link_options(p2p_build_flags INTERFACE -fsanitize=address,undefined)
 endif()
 
+# Precompiled headers (cmake/pch.hpp): built once by p2p_pch, reused by every target
+# (p2p_use_pch_everywhere, called at the end of the top-level CMakeLists). GCC only: the
+# fuzz build (clang) compiles without them and so checks that every file includes what
+# it uses. -Winvalid-pch makes a precompiled header that cannot be used visible.
+option(P2P_PCH "Precompile the Asio, JSON and fmt headers (GCC builds)" ON)
+if(P2P_PCH AND CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  target_compile_options(p2p_build_flags INTERFACE -Winvalid-pch)
+  add_library(p2p_pch STATIC ${PROJECT_SOURCE_DIR}/cmake/pch.cpp)
+  target_link_libraries(p2p_pch PUBLIC p2p_build_flags)
+  target_precompile_headers(p2p_pch PRIVATE ${PROJECT_SOURCE_DIR}/cmake/pch.hpp)
+endif()
+
+# Makes every C++ target under `dir` reuse p2p_pch.
+function(p2p_use_pch_everywhere dir)
+  if(NOT TARGET p2p_pch)
+    return()
+  endif()
+  get_property(targets DIRECTORY ${dir} PROPERTY BUILDSYSTEM_TARGETS)
+  foreach(target IN LISTS targets)
+    get_target_property(type ${target} TYPE)
+    if(target STREQUAL "p2p_pch" OR NOT type MATCHES "^(STATIC_LIBRARY|EXECUTABLE)$")
+      continue()
+    endif()
+    target_precompile_headers(${target} REUSE_FROM p2p_pch)
+  endforeach()
+  get_property(subdirs DIRECTORY ${dir} PROPERTY SUBDIRECTORIES)
+  foreach(subdir IN LISTS subdirs)
+    p2p_use_pch_everywhere(${subdir})
+  endforeach()
+endfunction()
+
 if(P2P_TESTS AND NOT P2P_FUZZ)
   find_package(GTest REQUIRED)
   enable_testing()
