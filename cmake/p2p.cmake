@@ -27,6 +27,9 @@ option(P2P_PCH "Precompile the Asio, JSON and fmt headers (GCC builds)" ON)
 if(P2P_PCH AND CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
   target_compile_options(p2p_build_flags INTERFACE -Winvalid-pch)
   add_library(p2p_pch STATIC ${PROJECT_SOURCE_DIR}/cmake/pch.cpp)
+  # Every target that reuses the header must see the same macros (fmt's FMT_SHARED):
+  # so fmt comes with p2p_build_flags, which every module links.
+  target_link_libraries(p2p_build_flags INTERFACE fmt::fmt)
   target_link_libraries(p2p_pch PUBLIC p2p_build_flags)
   target_precompile_headers(p2p_pch PRIVATE ${PROJECT_SOURCE_DIR}/cmake/pch.hpp)
 endif()
