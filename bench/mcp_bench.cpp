@@ -15,8 +15,18 @@
 // in flight at once for the direct server) give calls per second. For both, the CPU
 // time each process spent per call (/proc/<pid>/task/*/schedstat: the benchmark's
 // clients, node B, node A, the hosted server) says where the time goes.
+// Then what a new client session costs (issue 8: one upstream session per client session):
+//   - the time from nothing to a new session's first tool result, p50 / p95 over
+//     `--sessions` sessions one after another: for the gateways a new MCP session
+//     (initialize, initialized, tools/call, then DELETE), which includes starting what the
+//     node starts for a session (a child of the hosted server, a libp2p stream); against
+//     the baseline of starting the server itself (a new stdio_server: child start,
+//     initialize, tools/call);
+//   - node memory per session: the RSS (VmRSS) of each node, alone and with all its
+//     descendant processes (/proc/<pid>/task/*/children), before and after opening
+//     `--concurrency` sessions that each made one call, divided by their number.
 //
-// Usage: mcp_bench [--calls N] [--concurrency C] [--seconds S] [--warmup W]
+// Usage: mcp_bench [--calls N] [--concurrency C] [--seconds S] [--warmup W] [--sessions N]
 //                  [--p2pmcp PATH] [--server PATH] [--timeout SECONDS]
 // Any failure is one sentence on stderr and exit status 1; the temporary homes (with the
 // nodes' logs) are kept then, and removed after a successful run.
@@ -80,6 +90,7 @@ struct options {
   std::size_t concurrency = 16;
   std::size_t warmup = 200;
   double seconds = 2;  // per path in the concurrent run
+  std::size_t sessions = 20;  // new sessions timed to their first tool result, per path
   std::string p2pmcp = MCP_BENCH_P2PMCP_PATH;
   std::string server = MCP_BENCH_SERVER_PATH;
   int timeout_seconds = 600;
@@ -219,6 +230,47 @@ int child_of(int parent) {
     if (std::sscanf(stat.c_str() + close + 1, " %c %d", &state, &ppid) == 2 && ppid == parent) return std::stoi(name);
   }
   return -1;
+}
+
+// ---- memory ----
+
+// VmRSS of one process in KiB (0 when it is gone).
+long rss_kib(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.starts_with("VmRSS:")) return std::strtol(line.c_str() + 6, nullptr, 10);
+  return 0;
+}
+
+// Every process `pid` started, and theirs (/proc/<pid>/task/*/children).
+void add_descendants(int pid, std::vector<int>& out) {
+  std::error_code ec;
+  for (const auto& task_dir : fs::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+    std::ifstream in(task_dir.path() / "children");
+    int child = 0;
+    while (in >> child) {
+      out.push_back(child);
+      add_descendants(child, out);
+    }
+  }
+}
+
+struct rss {
+  long self_kib = 0;  // the node process
+  long tree_kib = 0;  // with its descendants (its hosted servers' children)
+  std::size_t processes = 0;
+};
+
+rss rss_of(int pid) {
+  rss r;
+  r.self_kib = rss_kib(pid);
+  std::vector<int> tree;
+  add_descendants(pid, tree);
+  r.tree_kib = r.self_kib;
+  for (int p : tree) r.tree_kib += rss_kib(p);
+  r.processes = 1 + tree.size();
+  return r;
 }
 
 // Who does the work of a call: the benchmark's own process (the MCP clients), node B,
@@ -441,6 +493,72 @@ task<void> wait_for_tool(client::http_client& c, std::string tool, std::string n
   }
 }
 
+// ---- a new session's first tool result ----
+
+struct start_summary {
+  double p50 = 0, p95 = 0;
+};
+
+start_summary summarize_starts(std::vector<double> ms) {
+  start_summary s;
+  if (ms.empty()) return s;
+  std::sort(ms.begin(), ms.end());
+  const auto rank = [&](double q) {
+    const auto i = static_cast<std::size_t>(std::ceil(q * static_cast<double>(ms.size())));
+    return ms[std::min(ms.size() - 1, i == 0 ? 0 : i - 1)];
+  };
+  s.p50 = rank(0.50);
+  s.p95 = rank(0.95);
+  return s;
+}
+
+// The baseline: a new stdio_server (child start, initialize) and its first tools/call.
+task<double> direct_first_result(asio::any_io_executor executor, const options& o) {
+  const auto start = steady::now();
+  mcp::server::server_spec spec;
+  spec.name = std::string(server_name);
+  spec.command = o.server;
+  mcp::server::stdio_server server(executor, spec);
+  p2p::task_group tasks(executor);
+  tasks.spawn(server.run(), "new stdio server");
+  std::exception_ptr failed;
+  double ms = 0;
+  try {
+    if (!co_await server.wait_for_state(mcp::server::server_state::ready))
+      throw failure("a new copy of the fake MCP server did not start: " + server.last_error());
+    direct_path d(server);
+    co_await d.call(0);
+    ms = std::chrono::duration<double, std::milli>(steady::now() - start).count();
+  } catch (...) {
+    failed = std::current_exception();
+  }
+  server.stop();
+  co_await tasks.wait();
+  if (failed) std::rethrow_exception(failed);
+  co_return ms;
+}
+
+// A new MCP session on a gateway: initialize, initialized, the first tools/call; the
+// session is ended (DELETE) after the clock stopped.
+task<double> gateway_first_result(asio::any_io_executor executor, client::gateway_url url, std::string tool,
+                                  std::string node) {
+  std::vector<std::unique_ptr<client::http_client>> one;
+  const auto start = steady::now();
+  co_await open_clients(executor, url, 1, one, node);
+  gateway_path p("a new session on node " + node + "'s gateway", one, tool);
+  std::exception_ptr failed;
+  double ms = 0;
+  try {
+    co_await p.call(0);
+    ms = std::chrono::duration<double, std::milli>(steady::now() - start).count();
+  } catch (...) {
+    failed = std::current_exception();
+  }
+  co_await close_clients(one);
+  if (failed) std::rethrow_exception(failed);
+  co_return ms;
+}
+
 // ---- the run ----
 
 struct report {
@@ -448,6 +566,11 @@ struct report {
   summary direct, local, remote;
   cpu_use direct_cpu, local_cpu, remote_cpu;
   concurrent_result direct_c, local_c, remote_c;
+  start_summary direct_start, local_start, remote_start;
+  // Node memory before and after opening sessions (each made one call) on A's gateway,
+  // then on B's; A's numbers include what it does for B's sessions.
+  rss a_idle, a_local, b_idle, b_remote, a_remote;
+  std::size_t memory_sessions = 0;
 };
 
 task<void> measure(asio::any_io_executor executor, const options& o, mcp::server::stdio_server& direct,
@@ -503,6 +626,41 @@ task<void> measure(asio::any_io_executor executor, const options& o, mcp::server
   out.direct_c = co_await concurrent(d, o.concurrency, o.seconds, ids, ids.direct_server);
   out.local_c = co_await concurrent(local, o.concurrency, o.seconds, ids, ids.a_server);
   out.remote_c = co_await concurrent(remote, o.concurrency, o.seconds, ids, ids.a_server);
+
+  // Only the new sessions below: the measuring sessions end first.
+  co_await close_clients(a_clients);
+  co_await close_clients(b_clients);
+
+  std::printf("timing %zu new sessions per path to their first tool result...\n", o.sessions);
+  std::fflush(stdout);
+  const auto url_a = parse_gateway(node_a, "A");
+  const auto url_b = parse_gateway(node_b, "B");
+  std::vector<double> starts[3];
+  for (std::size_t i = 0; i < o.sessions; ++i) {  // interleaved, like the round trips
+    starts[0].push_back(co_await direct_first_result(executor, o));
+    starts[1].push_back(co_await gateway_first_result(executor, url_a, local_tool, "A"));
+    starts[2].push_back(co_await gateway_first_result(executor, url_b, remote_tool, "B"));
+  }
+  out.direct_start = summarize_starts(std::move(starts[0]));
+  out.local_start = summarize_starts(std::move(starts[1]));
+  out.remote_start = summarize_starts(std::move(starts[2]));
+
+  // Memory per session: sessions that each made one call, kept open while RSS is read.
+  out.memory_sessions = o.concurrency;
+  out.a_idle = rss_of(ids.a);
+  co_await open_clients(executor, url_a, o.concurrency, a_clients, "A");
+  for (std::size_t lane = 0; lane < o.concurrency; ++lane) co_await local.call(lane);
+  out.a_local = rss_of(ids.a);
+  co_await close_clients(a_clients);
+  out.b_idle = rss_of(ids.b);
+  const rss a_before_remote = rss_of(ids.a);
+  co_await open_clients(executor, url_b, o.concurrency, b_clients, "B");
+  for (std::size_t lane = 0; lane < o.concurrency; ++lane) co_await remote.call(lane);
+  out.b_remote = rss_of(ids.b);
+  out.a_remote = rss_of(ids.a);
+  // A's growth for B's sessions, measured from just before them.
+  out.a_remote.self_kib -= a_before_remote.self_kib - out.a_idle.self_kib;
+  out.a_remote.tree_kib -= a_before_remote.tree_kib - out.a_idle.tree_kib;
 }
 
 // Runs measure() next to the in-process baseline server; always stops the server and
@@ -568,8 +726,9 @@ void print_report(const options& o, const report& r) {
   const cpu_use* sequential_cpu[3] = {&r.direct_cpu, &r.local_cpu, &r.remote_cpu};
   print_cpu("sequential", sequential_cpu);
 
-  std::printf("\n%zu concurrent clients, %.1f s per path (gateways: one MCP session per client;\n", o.concurrency, o.seconds);
-  std::printf("direct: %zu requests in flight on the one stdio session)\n\n", o.concurrency);
+  std::printf("\n%zu concurrent clients in %zu separate sessions, %.1f s per path (gateways: one MCP session per\n"
+              "client;", o.concurrency, o.concurrency, o.seconds);
+  std::printf(" direct: %zu requests in flight on the one stdio session)\n\n", o.concurrency);
   std::printf("  %-44s %9s %9s %9s %9s\n", "path", "calls/s", "x direct", "p50 ms", "p99 ms");
   auto crow = [&](const char* what, const concurrent_result& c) {
     std::printf("  %-44s %9.0f %9.2f %9.3f %9.3f\n", what, c.calls_per_second, c.calls_per_second / r.direct_c.calls_per_second,
@@ -580,6 +739,35 @@ void print_report(const options& o, const report& r) {
   crow(remote.c_str(), r.remote_c);
   const cpu_use* concurrent_cpu[3] = {&r.direct_c.cpu, &r.local_c.cpu, &r.remote_c.cpu};
   print_cpu("concurrent", concurrent_cpu);
+
+  std::printf("\na new client session to its first tool result, %zu sessions per path, one after another\n"
+              "(gateways: initialize + initialized + tools/call on a new MCP session, including what the node\n"
+              "starts for it; direct: a new stdio_server, i.e. child start + initialize + tools/call)\n\n",
+              o.sessions);
+  std::printf("  %-44s %9s %9s %9s\n", "path", "p50 ms", "p95 ms", "x direct");
+  auto srow = [&](const char* what, const start_summary& s) {
+    std::printf("  %-44s %9.3f %9.3f %9.2f\n", what, s.p50, s.p95, s.p50 / r.direct_start.p50);
+  };
+  srow("direct stdio (new stdio_server)", r.direct_start);
+  srow("A's gateway -> A's server (no libp2p)", r.local_start);
+  srow(remote.c_str(), r.remote_start);
+
+  const double n = static_cast<double>(std::max<std::size_t>(1, r.memory_sessions));
+  std::printf("\nnode memory per session: VmRSS before and after %zu new sessions that each made one call\n"
+              "(\"with children\": the node and every process it started, e.g. hosted servers)\n\n",
+              r.memory_sessions);
+  std::printf("  %-48s %11s %11s %11s %9s\n", "sessions on / node", "before KiB", "after KiB", "KiB/session", "processes");
+  auto mrow = [&](const char* what, long before, long after, std::size_t before_n, std::size_t after_n) {
+    std::printf("  %-48s %11ld %11ld %11.1f %4zu->%zu\n", what, before, after, static_cast<double>(after - before) / n,
+                before_n, after_n);
+  };
+  mrow("A's gateway / node A", r.a_idle.self_kib, r.a_local.self_kib, 1, 1);
+  mrow("A's gateway / node A with children", r.a_idle.tree_kib, r.a_local.tree_kib, r.a_idle.processes,
+       r.a_local.processes);
+  mrow("B's gateway / node B", r.b_idle.self_kib, r.b_remote.self_kib, 1, 1);
+  mrow("B's gateway / node A (serving B) with children", r.a_idle.tree_kib, r.a_remote.tree_kib, r.a_idle.processes,
+       r.a_remote.processes);
+
   std::printf("\n(all processes share this machine's %u cores: the benchmark's clients, nodes A and B, and the\n"
               "servers; calls/s is bounded by whichever of them saturates a core first)\n",
               std::thread::hardware_concurrency());
@@ -587,12 +775,13 @@ void print_report(const options& o, const report& r) {
 
 [[noreturn]] void usage(int status) {
   std::fprintf(status == 0 ? stdout : stderr,
-               "usage: mcp_bench [--calls N] [--concurrency C] [--seconds S] [--warmup W] [--p2pmcp PATH] "
-               "[--server PATH] [--timeout SECONDS]\n"
+               "usage: mcp_bench [--calls N] [--concurrency C] [--seconds S] [--warmup W] [--sessions N] "
+               "[--p2pmcp PATH] [--server PATH] [--timeout SECONDS]\n"
                "  --calls N        sequential calls per path [2000]\n"
                "  --concurrency C  concurrent clients [16]\n"
                "  --seconds S      length of the concurrent run, per path [2]\n"
                "  --warmup W       calls per path before measuring [200]\n"
+               "  --sessions N     new sessions timed to their first tool result, per path [20]\n"
                "  --p2pmcp PATH    the p2pmcp binary [%s]\n"
                "  --server PATH    the fake MCP server binary [%s]\n"
                "  --timeout S      give up (exit 1) after S seconds [600]\n",
@@ -619,6 +808,7 @@ options parse_options(int argc, char** argv) {
     else if (a == "--concurrency") o.concurrency = static_cast<std::size_t>(number(i, 1, 48));
     else if (a == "--seconds") o.seconds = static_cast<double>(number(i, 1, 3600));
     else if (a == "--warmup") o.warmup = static_cast<std::size_t>(number(i, 0, 10000000));
+    else if (a == "--sessions") o.sessions = static_cast<std::size_t>(number(i, 1, 10000));
     else if (a == "--timeout") o.timeout_seconds = static_cast<int>(number(i, 1, 86400));
     else if (a == "--p2pmcp" && i + 1 < argc) o.p2pmcp = argv[++i];
     else if (a == "--server" && i + 1 < argc) o.server = argv[++i];

@@ -232,6 +232,17 @@ void mcp_node::end_refused_sessions(const p2p::peer_id& peer) {
   for (auto* s : refused) s->reset();
 }
 
+// Pairing is one `trust add` on each node, in either order, while both run. The node
+// that trusts first reaches the other's servers, is refused (-32012) and waits out
+// refused_retry (5 min) before asking again. When the other node trusts it too, that node
+// opens a session here (at least on the built-in server) — the sign that it now trusts
+// us: ask its servers again at once instead of minutes later.
+void mcp_node::retry_refused_servers(const p2p::peer_id& peer) {
+  auto it = peers_.find(peer.to_string());
+  if (it == peers_.end()) return;
+  for (auto& [name, entry] : it->second.servers) entry->server->retry_now();  // no-op unless waiting
+}
+
 p2p::task<void> mcp_node::serve_peer(std::unique_ptr<p2p::stream> s, p2p::stream_info info, mcp::server::upstream* up,
                                      std::string server) {
   const std::string peer = info.remote_peer().to_string();
@@ -252,6 +263,8 @@ p2p::task<void> mcp_node::serve_peer(std::unique_ptr<p2p::stream> s, p2p::stream
             "'; the node's owner can add it to \"allow\" in the config";
     }
     options.refuse = mcp::server::rpc_error(mcp::jsonrpc::codes::access_denied, std::move(why));
+  } else if (is_trusted(info.remote_peer())) {
+    retry_refused_servers(info.remote_peer());
   }
   mcp::hub::stream_session_options limits;
   limits.max_line = options_.settings.max_message_bytes;

@@ -118,6 +118,8 @@ class mcp_node final : public mcp::builtin::node_view {
   bool wants_connection(const p2p::peer_id& peer) const;
   // Ends the sessions `peer` has on hosted servers that no longer allow it.
   void end_refused_sessions(const p2p::peer_id& peer);
+  // Our servers of `peer` that are waiting to reconnect (e.g. refused) try again now.
+  void retry_refused_servers(const p2p::peer_id& peer);
   void rebuild_aliases();
   p2p::task<void> run_remote(remote_entry* entry);
   remote_peer& peer_entry(const p2p::peer_id& peer);

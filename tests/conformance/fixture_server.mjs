@@ -35,6 +35,12 @@
 //                                           test_prompt_with_image
 //   dns-rebinding-protection                the SDK's Express app on 127.0.0.1 checks the Host header
 //
+// Beyond the suite, for p2pmcp's isolation test (tests/e2e/mcp_isolation.test.mjs):
+//   isolation_log {tag}                     three info logs "<tag> #1..3" on the call (before its result)
+//   isolation_update {uris}                 notifications/resources/updated on the call for each of `uris`
+//                                           this session subscribed to (any URI may be subscribed);
+//                                           returns the URIs it notified
+//
 // The SDK is imported by path from tests/interop/node_modules, like tests/e2e/helpers.mjs.
 import { randomUUID } from "node:crypto";
 import path from "node:path";
@@ -105,6 +111,11 @@ const tools = [
     } },
   { name: "test_reconnection", description: "Closes its SSE stream mid-call; the result arrives after the client reconnects",
     inputSchema: noArguments },
+  { name: "isolation_log", description: "Logs '<tag> #1', '#2', '#3' (info) while it runs",
+    inputSchema: { type: "object", properties: { tag: { type: "string" } }, required: ["tag"] } },
+  { name: "isolation_update", description: "Sends resources/updated for each given URI this session subscribed to",
+    inputSchema: { type: "object", properties: { uris: { type: "array", items: { type: "string" } } },
+                   required: ["uris"] } },
 ];
 
 const resources = [
@@ -259,6 +270,16 @@ export function createServer() {
       return { content: [text(elicitationText(result))] };
     },
     json_schema_2020_12_tool: async (args) => ({ content: [text(`Received: ${JSON.stringify(args)}`)] }),
+    isolation_log: async (args, extra) => {
+      for (let i = 1; i <= 3; ++i) await log(extra, `${String(args.tag ?? "")} #${i}`);
+      return { content: [text(`logged ${String(args.tag ?? "")}`)] };
+    },
+    isolation_update: async (args, extra) => {
+      const notified = (Array.isArray(args.uris) ? args.uris : []).map(String).filter((uri) => subscriptions.has(uri));
+      for (const uri of notified)
+        await extra.sendNotification({ method: "notifications/resources/updated", params: { uri } });
+      return { content: [text(JSON.stringify(notified))] };
+    },
     test_reconnection: async (_args, extra) => {
       // Over HTTP with a 2025-11-25 client the SDK offers closeSSEStream: the client then
       // resumes with GET + Last-Event-ID and gets the result from the event store.
