@@ -57,7 +57,7 @@ task<void> hub::remove_upstream(upstream& up) {
     if (s->options_.only == &up) s->close();
   // Sessions that keep going lose their own upstream of it; they would acquire a new
   // one from the source only through the entry, which is gone.
-  for (auto& [leased, record] : leases_)
+  for (lease_record* record : current_leases())
     if (record->shared == &up) retire(*record, "the MCP server '" + up.name() + "' was removed from this node");
   catalogue_changed(&up);
   if (auto reader = readers_.find(&up); reader != readers_.end()) {
@@ -87,7 +87,7 @@ bool hub::visible(const entry& e) const { return e.up->available() || !e.hide_wh
 task<void> hub::run() {
   while (!stopping_) co_await stop_signal_.wait();
   for (auto& [up, group] : readers_) group->cancel_all();
-  for (auto& [leased, record] : leases_) retire(*record, "the p2pmcp node is stopping");
+  for (lease_record* record : current_leases()) retire(*record, "the p2pmcp node is stopping");
   for (auto& [up, group] : readers_) co_await group->wait();
   co_await retiring_.wait();
 }

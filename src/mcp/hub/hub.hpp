@@ -7,8 +7,30 @@
 //
 // A session answers initialize and ping itself, serves list requests from the upstreams'
 // caches or by asking each upstream, and forwards everything else to the upstream that
-// owns the name or URI. Upstreams are shared by many sessions, so the hub is the single
-// reader of each upstream's messages and routes them:
+// owns the name or URI.
+//
+// One upstream per client session: an entry added with an upstream_source
+// (server/upstream_source.hpp: a hosted stdio server's child pool, a peer server's
+// streams) gives each session its own upstream, a lease, acquired on the session's first
+// request to it that is not a list request (tools/call, resources/read|subscribe|
+// unsubscribe, prompts/get, completion/complete; on the peer hop logging/setLevel and any
+// other forwarded method) and kept for the session's life. List requests
+// (resources/list, resources/templates/list, prompts/list) go to the session's lease
+// when it has one, else to the entry's shared upstream, so a session that only lists
+// costs nothing; tools/list and initialize come from the shared upstream. A failed
+// acquire answers that request with the source's error; the next one tries again. The
+// gateway's logging/setLevel reaches a lease when it is acquired. The hub reads each
+// lease's messages, and everything it sends on its own (progress, server requests,
+// notifications/message, resources/updated, cancelled, list_changed) goes to its
+// session only: on the reply stream of that session's one request in flight to it when
+// there is exactly one, else as a standalone message. Its subscriptions are the
+// session's own (not counted with anyone's). A lease is destroyed only once its reader
+// and every call into it ended: after its session closed, its entry was removed, or the
+// hub stopped (requests to it are cancelled first).
+//
+// An entry without a source (a server declared "shared", the built-in one) has one
+// upstream shared by many sessions, so the hub is the single reader of its messages
+// and routes them:
 //   - notifications/progress: a forwarded request carries a progress token only when the
 //     client sent one: the client's own, or the hub's when another session's request to
 //     the same upstream uses that value (tokens are unique per upstream, and its idle
@@ -35,8 +57,9 @@
 //     itself whenever what a session would list changes (an upstream's cached tools, an
 //     upstream coming or going).
 //
-// Threading: one io_context thread. Lifetimes: upstreams outlive remove_upstream();
-// sessions are closed (close() or destroyed) before the hub is destroyed.
+// Threading: one io_context thread. Lifetimes: upstreams and sources outlive
+// remove_upstream() (which returns once every lease of the entry is destroyed), and
+// run(); sessions are closed (close() or destroyed) before the hub is destroyed.
 #pragma once
 
 #include "mcp/jsonrpc/message.hpp"
@@ -143,7 +166,8 @@ class hub {
   void limit_lists(const upstream& up, server::catalogue_limits limits);
 
   // Reads the upstreams' messages until stop(); returns when every task it started ended
-  // (after that, upstreams may be destroyed).
+  // and every lease was destroyed (after that, upstreams and sources may be destroyed).
+  // Sessions acquire no lease once stop() was called.
   task<void> run();
   void stop();
 
@@ -223,6 +247,7 @@ class hub {
   void retire(lease_record& r, const std::string& why);
   task<void> end_lease(lease_record* r);
   bool has_leases_of(const upstream* shared) const;
+  std::vector<lease_record*> current_leases() const;
 
   boost::asio::any_io_executor executor_;
   hub_options options_;

@@ -34,10 +34,11 @@ rpc_result<hub::lease_record*> hub::acquire(session& s, const entry& e) {
   record->shared = e.up;
   record->owner = &s;
   record->name = e.prefix + " for " + who;
-  record->reader.spawn(pump(record->up), "mcp reader " + record->name);
   lease_record* r = record.get();
   s.leases_[e.up] = r;
   leases_[r->up] = std::move(record);
+  // Registered first: the reader may route a message before spawn() returns.
+  r->reader.spawn(pump(r->up), "mcp reader " + r->name);
   log::debug(component, "{}: own session with MCP server '{}' ({} leased)", who, e.prefix, e.source->leased());
   return r;
 }
@@ -50,6 +51,14 @@ hub::lease_record* hub::lease_of(const upstream& up) const {
 const hub::entry* hub::entry_of(const upstream& up) const {
   if (const lease_record* r = lease_of(up)) return find(*r->shared);
   return find(up);
+}
+
+// A copy to iterate over: retiring one may destroy it before retire() returns (when
+// nothing uses it, its end runs at once).
+std::vector<hub::lease_record*> hub::current_leases() const {
+  std::vector<lease_record*> out;
+  for (const auto& [up, record] : leases_) out.push_back(record.get());
+  return out;
 }
 
 bool hub::has_leases_of(const upstream* shared) const {
@@ -82,7 +91,8 @@ void hub::retire(lease_record& r, const std::string& why) {
   // Its subscriptions were its own (no other session shares them): they end with it.
   for (auto it = s->subscriptions_.begin(); it != s->subscriptions_.end();)
     it = it->first == r.up ? s->subscriptions_.erase(it) : std::next(it);
-  retiring_.spawn(end_lease(&r), "mcp lease end " + r.name);
+  const std::string task_name = "mcp lease end " + r.name;
+  retiring_.spawn(end_lease(&r), task_name);  // may destroy `r` before it returns
 }
 
 task<void> hub::end_lease(lease_record* r) {

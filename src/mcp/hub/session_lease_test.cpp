@@ -288,9 +288,12 @@ TEST(session_lease, a_failed_acquire_answers_that_request_and_the_next_one_tries
     fake_upstream shared(ex, "everything");
     shared.set_tools({tool("work")});
     fake_source source(ex, "everything");
+    // Said before the hub asked anything: still this session's.
+    source.setup = [&](fake_upstream& up) { up.push(log_line("hello")); };
     h.add_upstream(shared, "local_everything", false, &source);
     recording_client client(ex);
     auto s = h.open_session(client, {});
+    CALL(init, *s, 0, "initialize", "{}");
     source.fail_next = true;
     CALL(refused, *s, 1, "tools/call", R"({"name": "local_everything_work"})");
     EXPECT_EQ(refused["id"], 1);
@@ -304,6 +307,8 @@ TEST(session_lease, a_failed_acquire_answers_that_request_and_the_next_one_tries
     EXPECT_EQ(count_method(*source.upstreams[0], "resources/read"), 1u);
     EXPECT_EQ(count_method(shared, "resources/read"), 0u);
     EXPECT_EQ(count_method(shared, "tools/call"), 0u);
+    while (client.posted.empty()) co_await client.signal.wait();
+    EXPECT_EQ(client.posted[0]["params"]["data"], "hello");
     s.reset();
     co_await h.remove_upstream(shared);
     EXPECT_EQ(source.destroyed, 1u);
