@@ -72,16 +72,23 @@ task<json> session::read_resource(std::string method, const json& request, activ
                                                "': resources of the p2pmcp gateway look like p2pmcp://<alias>_<server>/<uri>");
   upstream* target = route->first;
   const std::string original = route->second;
-  const hub::subscription key(target, original);
-  if (method == "resources/unsubscribe" && hub_.has_other_subscribers(key, *this)) {
+  auto to = pick(*target, false);
+  if (!to) co_return error_response(state.id, to.error());
+  hub::lease_record* own = to->use.get();
+  // On the session's own upstream a subscription is the session's alone; on a shared
+  // one it is counted across sessions.
+  const hub::subscription key(to->up, original);
+  if (!own && method == "resources/unsubscribe" && hub_.has_other_subscribers(key, *this)) {
     // Other sessions still want its updates: only this one stops getting them.
     if (subscriptions_.erase(key)) hub_.leave_subscription(key, *this);
     co_return jsonrpc::make_result_response(state.id, json::object());
   }
-  json response = co_await forward(*target, method, std::move(params), state);
-  if (response.contains("result") && !closed_) {
-    if (method == "resources/subscribe" && subscriptions_.insert(key).second) hub_.subscribers_[key].insert(this);
-    if (method == "resources/unsubscribe" && subscriptions_.erase(key)) hub_.leave_subscription(key, *this, true);
+  json response = co_await forward(std::move(*to), method, std::move(params), state);
+  // A lease retired meanwhile (its server removed) keeps no subscription.
+  const bool still_own = !own || (leases_.count(target) && leases_[target] == own);
+  if (response.contains("result") && !closed_ && still_own) {
+    if (method == "resources/subscribe" && subscriptions_.insert(key).second && !own) hub_.subscribers_[key].insert(this);
+    if (method == "resources/unsubscribe" && subscriptions_.erase(key) && !own) hub_.leave_subscription(key, *this, true);
     if (method == "resources/read" && response["result"].is_object())
       rewrite_content(response["result"]["contents"], *target);
   }
@@ -97,7 +104,9 @@ task<json> session::get_prompt(const json& request, active_request& state) {
     co_return jsonrpc::make_error_response(state.id, codes::invalid_params, "unknown prompt '" + name->get<std::string>() + "'");
   upstream* target = route->first;
   params["name"] = route->second;
-  json response = co_await forward(*target, "prompts/get", std::move(params), state);
+  auto to = pick(*target, false);
+  if (!to) co_return error_response(state.id, to.error());
+  json response = co_await forward(std::move(*to), "prompts/get", std::move(params), state);
   if (response.contains("result") && response["result"].is_object() && response["result"].contains("messages")) {
     for (auto& m : response["result"]["messages"]) {
       if (!m.is_object() || !m.contains("content")) continue;
@@ -112,7 +121,11 @@ task<json> session::get_prompt(const json& request, active_request& state) {
 
 task<json> session::complete(const json& request, active_request& state) {
   json params = request.contains("params") ? request["params"] : json::object();
-  if (options_.only) co_return co_await forward(*options_.only, "completion/complete", std::move(params), state);
+  if (options_.only) {
+    auto to = pick(*options_.only, false);
+    if (!to) co_return error_response(state.id, to.error());
+    co_return co_await forward(std::move(*to), "completion/complete", std::move(params), state);
+  }
   const json ref = params.is_object() ? params.value("ref", json()) : json();
   std::optional<std::pair<upstream*, std::string>> route;
   if (const json* name = string_member(ref, "name")) {
@@ -123,8 +136,9 @@ task<json> session::complete(const json& request, active_request& state) {
     // forward() unwraps the uri, as every other one in params.
   }
   if (!route) co_return jsonrpc::make_error_response(state.id, codes::invalid_params, "completion/complete: unknown prompt or resource in \"ref\"");
-  upstream* target = route->first;
-  co_return co_await forward(*target, "completion/complete", std::move(params), state);
+  auto to = pick(*route->first, false);
+  if (!to) co_return error_response(state.id, to.error());
+  co_return co_await forward(std::move(*to), "completion/complete", std::move(params), state);
 }
 
 }  // namespace mcp::hub

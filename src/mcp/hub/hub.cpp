@@ -16,7 +16,11 @@ namespace log = p2p::log;
 using namespace detail;
 
 hub::hub(asio::any_io_executor executor, hub_options options)
-    : executor_(executor), options_(std::move(options)), stop_signal_(executor) {}
+    : executor_(executor),
+      options_(std::move(options)),
+      retiring_(executor),
+      lease_ended_(executor),
+      stop_signal_(executor) {}
 
 hub::~hub() = default;
 
@@ -51,13 +55,19 @@ task<void> hub::remove_upstream(upstream& up) {
   // to show, and must not touch it once it is gone.
   for (session* s : sessions_)
     if (s->options_.only == &up) s->close();
+  // Sessions that keep going lose their own upstream of it; they would acquire a new
+  // one from the source only through the entry, which is gone.
+  for (lease_record* record : current_leases())
+    if (record->shared == &up) retire(*record, "the MCP server '" + up.name() + "' was removed from this node");
   catalogue_changed(&up);
-  auto reader = readers_.find(&up);
-  if (reader == readers_.end()) co_return;
-  auto group = std::move(reader->second);
-  readers_.erase(reader);
-  group->cancel_all();
-  co_await group->wait();
+  if (auto reader = readers_.find(&up); reader != readers_.end()) {
+    auto group = std::move(reader->second);
+    readers_.erase(reader);
+    group->cancel_all();
+    co_await group->wait();
+  }
+  // The source may be destroyed once this returns: no lease of it may remain.
+  while (has_leases_of(&up)) co_await lease_ended_.wait();
 }
 
 const hub::entry* hub::find_prefix(std::string_view prefix) const {
@@ -77,7 +87,9 @@ bool hub::visible(const entry& e) const { return e.up->available() || !e.hide_wh
 task<void> hub::run() {
   while (!stopping_) co_await stop_signal_.wait();
   for (auto& [up, group] : readers_) group->cancel_all();
+  for (lease_record* record : current_leases()) retire(*record, "the p2pmcp node is stopping");
   for (auto& [up, group] : readers_) co_await group->wait();
+  co_await retiring_.wait();
 }
 
 void hub::stop() {

@@ -7,8 +7,30 @@
 //
 // A session answers initialize and ping itself, serves list requests from the upstreams'
 // caches or by asking each upstream, and forwards everything else to the upstream that
-// owns the name or URI. Upstreams are shared by many sessions, so the hub is the single
-// reader of each upstream's messages and routes them:
+// owns the name or URI.
+//
+// One upstream per client session: an entry added with an upstream_source
+// (server/upstream_source.hpp: a hosted stdio server's child pool, a peer server's
+// streams) gives each session its own upstream, a lease, acquired on the session's first
+// request to it that is not a list request (tools/call, resources/read|subscribe|
+// unsubscribe, prompts/get, completion/complete; on the peer hop logging/setLevel and any
+// other forwarded method) and kept for the session's life. List requests
+// (resources/list, resources/templates/list, prompts/list) go to the session's lease
+// when it has one, else to the entry's shared upstream, so a session that only lists
+// costs nothing; tools/list and initialize come from the shared upstream. A failed
+// acquire answers that request with the source's error; the next one tries again. The
+// gateway's logging/setLevel reaches a lease when it is acquired. The hub reads each
+// lease's messages, and everything it sends on its own (progress, server requests,
+// notifications/message, resources/updated, cancelled, list_changed) goes to its
+// session only: on the reply stream of that session's one request in flight to it when
+// there is exactly one, else as a standalone message. Its subscriptions are the
+// session's own (not counted with anyone's). A lease is destroyed only once its reader
+// and every call into it ended: after its session closed, its entry was removed, or the
+// hub stopped (requests to it are cancelled first).
+//
+// An entry without a source (a server declared "shared", the built-in one) has one
+// upstream shared by many sessions, so the hub is the single reader of its messages
+// and routes them:
 //   - notifications/progress: a forwarded request carries a progress token only when the
 //     client sent one: the client's own, or the hub's when another session's request to
 //     the same upstream uses that value (tokens are unique per upstream, and its idle
@@ -35,8 +57,9 @@
 //     itself whenever what a session would list changes (an upstream's cached tools, an
 //     upstream coming or going).
 //
-// Threading: one io_context thread. Lifetimes: upstreams outlive remove_upstream();
-// sessions are closed (close() or destroyed) before the hub is destroyed.
+// Threading: one io_context thread. Lifetimes: upstreams and sources outlive
+// remove_upstream() (which returns once every lease of the entry is destroyed), and
+// run(); sessions are closed (close() or destroyed) before the hub is destroyed.
 #pragma once
 
 #include "mcp/jsonrpc/message.hpp"
@@ -113,6 +136,7 @@ struct session_options {
 };
 
 class session;
+class lease_use;  // hub_internal.hpp
 
 class hub {
  public:
@@ -133,6 +157,8 @@ class hub {
   // it are closed (their requests fail with "the session is closed"); completes once the hub's
   // reader and watcher of `up` have ended. Requests in flight to it are the upstream's to
   // finish (it fails them when it stops).
+  // Every session's own upstream from its source (below) is ended too, after the
+  // requests to it and its reader finished: the source may be destroyed right after.
   task<void> remove_upstream(upstream& up);
   // Caps what `up` contributes to the aggregated resources, templates and prompts lists
   // (server/catalogue_limits; one log line per list for what is dropped). For a peer's
@@ -140,7 +166,8 @@ class hub {
   void limit_lists(const upstream& up, server::catalogue_limits limits);
 
   // Reads the upstreams' messages until stop(); returns when every task it started ended
-  // (after that, upstreams may be destroyed).
+  // and every lease was destroyed (after that, upstreams and sources may be destroyed).
+  // Sessions acquire no lease once stop() was called.
   task<void> run();
   void stop();
 
@@ -156,7 +183,13 @@ class hub {
   };
   const std::vector<entry>& upstreams() const noexcept { return entries_; }
   const entry* find_prefix(std::string_view prefix) const;
+  // The entry of `up` as registered (a shared upstream); nullptr otherwise.
   const entry* find(const upstream& up) const;
+  // The entry `up` serves: its own when shared, its source's when `up` is a session's
+  // own upstream (a lease). nullptr when neither (removed meanwhile).
+  const entry* entry_of(const upstream& up) const;
+  // Client sessions holding their own upstream now (all sources).
+  std::size_t lease_count() const noexcept { return leases_.size(); }
 
   // The gateway's tool: which upstream and original name an exposed tool name maps to.
   struct tool_route {
@@ -174,6 +207,10 @@ class hub {
 
  private:
   friend class session;
+  friend class lease_use;
+  // A session's own upstream from an entry's source, and what must end before the lease
+  // may be destroyed: its reader and the calls into it (hub_internal.hpp).
+  struct lease_record;
   struct progress_route {
     session* owner = nullptr;
     std::string request_key;
@@ -201,6 +238,16 @@ class hub {
   task<void> unsubscribe(upstream* up, std::string uri);
   bool visible(const entry& e) const;
   void rebuild_index();
+  // Leases (leases.cpp). acquire(): a new upstream for `s` from `e.source`, read by the
+  // hub from now on. retire(): `r` no longer belongs to its session (its requests to it
+  // are cancelled with `why`, server requests it sent the client refused); a task of
+  // the hub destroys it once its reader and every call into it ended.
+  rpc_result<lease_record*> acquire(session& s, const entry& e);
+  lease_record* lease_of(const upstream& up) const;
+  void retire(lease_record& r, const std::string& why);
+  task<void> end_lease(lease_record* r);
+  bool has_leases_of(const upstream* shared) const;
+  std::vector<lease_record*> current_leases() const;
 
   boost::asio::any_io_executor executor_;
   hub_options options_;
@@ -220,6 +267,10 @@ class hub {
   std::map<subscription, std::set<session*>> subscribers_;
   std::map<std::string, tool_route> tool_index_;
   bool index_dirty_ = true;
+  // Every session's own upstream, by that upstream; destroyed only by end_lease().
+  std::map<const upstream*, std::unique_ptr<lease_record>> leases_;
+  p2p::task_group retiring_;  // end_lease() tasks
+  p2p::signal lease_ended_;   // notified whenever a lease was destroyed
   bool stopping_ = false;
   p2p::signal stop_signal_;
 };
@@ -245,6 +296,9 @@ class session {
  private:
   friend class hub;
   struct active_request;
+  // Where a request goes: the session's own upstream (with `use` keeping its lease
+  // alive until the request ended) or the shared one (hub_internal.hpp).
+  struct target;
   struct server_request {
     upstream* from = nullptr;
     server_message message;
@@ -255,7 +309,11 @@ class session {
   bool sees(const upstream& up) const noexcept;
   std::string prefix_of(const upstream& up) const;
   task<json> answer(const json& request, active_request& state);
-  task<json> forward(upstream& up, std::string method, json params, active_request& state);
+  // The upstream a request to the entry of `shared` goes to: the session's own when the
+  // entry has a source (acquired now unless `list`: a session that only lists costs no
+  // upstream of its own), else `shared`. Fails when acquiring fails.
+  rpc_result<target> pick(upstream& shared, bool list);
+  task<json> forward(target to, std::string method, json params, active_request& state);
   task<rpc_result<json>> request_upstream(upstream& up, std::string method, json params, active_request& state);
   task<void> wait_cancelled(active_request& state);
   // Sends the request's related messages on its reply stream, in order, until the
@@ -268,7 +326,7 @@ class session {
     server::catalogue_report capped;  // what the upstream's caps dropped
   };
   task<json> aggregate_list(std::string method, std::string member, const json& request);
-  task<void> list_from(hub::entry e, std::string method, std::string member, list_part& into);
+  task<void> list_from(hub::entry e, target from, std::string method, std::string member, list_part& into);
   task<json> read_resource(std::string method, const json& request, active_request& state);
   task<json> get_prompt(const json& request, active_request& state);
   task<json> complete(const json& request, active_request& state);
@@ -303,6 +361,9 @@ class session {
   // shortened and hashed (naming.hpp) routes back to its server and original name.
   std::map<std::string, std::pair<const upstream*, std::string>, std::less<>> listed_prompts_;
   std::set<upstream*> used_;  // upstreams this session sent requests to
+  // Its own upstreams, by the entry's shared upstream (the hub owns the records).
+  std::map<const upstream*, hub::lease_record*> leases_;
+  std::optional<json> log_level_;  // the last logging/setLevel params, for leases to come
 };
 
 }  // namespace mcp::hub

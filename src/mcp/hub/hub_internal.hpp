@@ -3,7 +3,8 @@
 //   session.cpp     one client session: requests in, forwarding, cancellation, relay;
 //   routing.cpp     messages a server sends on its own, and the client's answers to them;
 //   lists.cpp       the gateway's aggregated lists and logging/setLevel;
-//   addressing.cpp  the gateway's names and URIs on the way in and out.
+//   addressing.cpp  the gateway's names and URIs on the way in and out;
+//   leases.cpp      each client session's own upstreams from the entries' sources.
 #pragma once
 
 #include "mcp/hub/hub.hpp"
@@ -12,6 +13,8 @@
 #include "p2p/core/signal.hpp"
 
 #include <deque>
+#include <memory>
+#include <utility>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -56,6 +59,50 @@ struct session::active_request {
   bool finished = false;     // the upstream answered (or the request was cancelled)
   std::deque<json> related;  // progress and server requests for the reply stream
   p2p::signal cancel;        // wakes relay(): a related message, or cancellation
+};
+
+struct hub::lease_record {
+  explicit lease_record(boost::asio::any_io_executor executor) : reader(executor), idle(executor) {}
+  std::unique_ptr<server::upstream_lease> lease;
+  upstream* up = nullptr;      // lease->get()
+  upstream* shared = nullptr;  // the entry's upstream (the key of the entry)
+  session* owner = nullptr;    // nullptr once retired
+  std::string name;            // for logs: "<prefix> for <session label>"
+  p2p::task_group reader;      // hub::pump(up)
+  std::size_t in_flight = 0;   // calls into `up` that may still run (lease_use)
+  p2p::signal idle;            // notified when in_flight drops to 0
+  bool log_level_sent = false;  // the session's logging/setLevel reached it
+};
+
+// Keeps a lease alive while one call into its upstream may run.
+class lease_use {
+ public:
+  lease_use() = default;
+  explicit lease_use(hub::lease_record* r) noexcept : record_(r) {
+    if (record_) ++record_->in_flight;
+  }
+  lease_use(lease_use&& other) noexcept : record_(std::exchange(other.record_, nullptr)) {}
+  lease_use& operator=(lease_use&& other) noexcept {
+    if (this != &other) {
+      release();
+      record_ = std::exchange(other.record_, nullptr);
+    }
+    return *this;
+  }
+  ~lease_use() { release(); }
+  hub::lease_record* get() const noexcept { return record_; }
+  void release() noexcept {
+    if (record_ && --record_->in_flight == 0) record_->idle.notify();
+    record_ = nullptr;
+  }
+
+ private:
+  hub::lease_record* record_ = nullptr;
+};
+
+struct session::target {
+  upstream* up = nullptr;  // the session's own upstream, or the shared one
+  lease_use use;           // set: `up` is leased
 };
 
 struct hub::recipient {

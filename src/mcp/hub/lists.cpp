@@ -28,7 +28,9 @@ task<json> session::aggregate_list(std::string method, std::string member, const
   json params = request.contains("params") ? request["params"] : json::object();
   if (options_.only) {
     active_request& state = *active_[id_key(id)];
-    co_return co_await forward(*options_.only, method, std::move(params), state);
+    auto to = pick(*options_.only, true);
+    if (!to) co_return error_response(id, to.error());
+    co_return co_await forward(std::move(*to), method, std::move(params), state);
   }
   // Every upstream is asked at once (a slow peer costs its own time, not the sum); the
   // answers are put together in the hub's order. handle() does not throw on
@@ -41,7 +43,11 @@ task<json> session::aggregate_list(std::string method, std::string member, const
     const hub::entry& e = entries[i];
     if (!hub_.find(*e.up) || !e.up->available()) continue;
     if (!e.up->server_capabilities().contains(capability)) continue;
-    askers.spawn(list_from(e, method, member, parts[i]), "mcp list " + e.prefix);
+    // The session's own upstream when it has one (its server's state may be its own),
+    // else the shared one: listing never costs an upstream of its own.
+    auto from = pick(*e.up, true);
+    if (!from) continue;
+    askers.spawn(list_from(e, std::move(*from), method, member, parts[i]), "mcp list " + e.prefix);
   }
   co_await askers.wait();
   json items = json::array();
@@ -59,11 +65,11 @@ task<json> session::aggregate_list(std::string method, std::string member, const
   co_return jsonrpc::make_result_response(id, std::move(result));
 }
 
-task<void> session::list_from(hub::entry e, std::string method, std::string member, list_part& into) {
+task<void> session::list_from(hub::entry e, target from, std::string method, std::string member, list_part& into) {
   json cursor;
   for (std::size_t page = 0; page < hub_.options_.max_list_pages; ++page) {
     json page_params = cursor_params(cursor);
-    auto result = co_await e.up->request(method, std::move(page_params), hub_.options_.list_timeout);
+    auto result = co_await from.up->request(method, std::move(page_params), hub_.options_.list_timeout);
     if (!hub_.find(*e.up)) co_return;  // removed meanwhile: `e.up` may be gone
     if (!result) {
       log::info(component, "{}: {} from '{}' failed: {}", options_.label, method, e.prefix, result.error().message);
@@ -96,11 +102,21 @@ task<void> session::list_from(hub::entry e, std::string method, std::string memb
 task<json> session::set_log_level(const json& request) {
   const json id = request["id"];
   const json params = request.contains("params") ? request["params"] : json::object();
+  // Servers this session gets its own upstream of hear it when that upstream starts
+  // (forward()), so that setting a level costs no upstream of its own.
+  log_level_ = params;
   const auto entries = hub_.entries_;
   for (const auto& e : entries) {
     if (!hub_.find(*e.up) || !e.up->available() || !e.up->server_capabilities().contains("logging")) continue;
+    auto to = pick(*e.up, true);
+    if (!to) continue;
+    if (hub::lease_record* own = to->use.get()) {
+      own->log_level_sent = true;
+    } else if (e.source) {
+      continue;  // the shared upstream's log messages are not this session's
+    }
     json copy = params;
-    auto result = co_await e.up->request("logging/setLevel", std::move(copy), hub_.options_.list_timeout);
+    auto result = co_await to->up->request("logging/setLevel", std::move(copy), hub_.options_.list_timeout);
     if (!result) log::info(component, "logging/setLevel on '{}' failed: {}", e.prefix, result.error().message);
   }
   co_return jsonrpc::make_result_response(id, json::object());

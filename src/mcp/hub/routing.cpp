@@ -49,6 +49,19 @@ void hub::dispatch(upstream& up, server_message message) {
     return;
   }
   if (method == "notifications/tools/list_changed") return;  // watch() reports cache changes
+  if (const lease_record* own = lease_of(up)) {
+    // A session's own upstream: what it says is for that session only.
+    session* s = own->owner;
+    if (!s || s->closed_) return;
+    if (method == "notifications/resources/updated") {
+      s->deliver_resource_updated(up, std::move(message.message));
+      return;
+    }
+    if (method == "notifications/resources/list_changed" || method == "notifications/prompts/list_changed") {
+      if (s->initialized_) s->post(std::move(message.message));
+      return;
+    }
+  }
   if (method == "notifications/resources/updated") {
     const json* uri = string_member(params, "uri");
     if (!uri) return;
@@ -73,6 +86,22 @@ void hub::dispatch(upstream& up, server_message message) {
 
 hub::recipient hub::recipient_of(const upstream& up) const {
   recipient out;
+  if (const lease_record* own = lease_of(up)) {
+    // A session's own upstream: its session, on the reply stream of its one request in
+    // flight to it when there is exactly one.
+    session* s = own->owner;
+    if (!s || s->closed_) return out;
+    out.owner = s;
+    out.candidates = 1;
+    std::size_t in_flight = 0;
+    for (const auto& [key, request] : s->active_) {
+      if (request->target != &up || request->finished) continue;
+      out.via = request;
+      ++in_flight;
+    }
+    if (in_flight != 1) out.via = nullptr;
+    return out;
+  }
   std::set<session*> owners;
   std::size_t in_flight = 0;
   for (session* s : sessions_) {

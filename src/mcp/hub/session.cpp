@@ -55,16 +55,21 @@ void session::close() {
   server_requests_.clear();
   for (const auto& key : subscriptions_) hub_.leave_subscription(key, *this);
   subscriptions_.clear();
+  // Its own upstreams end once its requests to them (cancelled above) have.
+  std::vector<hub::lease_record*> own;
+  for (auto& [shared, record] : leases_) own.push_back(record);
+  for (hub::lease_record* record : own) hub_.retire(*record, "the MCP client went away");
 }
 
 bool session::sees(const upstream& up) const noexcept {
+  if (const hub::lease_record* r = hub_.lease_of(up)) return r->owner == this;
   if (options_.only) return options_.only == &up;
   return hub_.find(up) != nullptr;
 }
 
 std::string session::prefix_of(const upstream& up) const {
   if (options_.only) return {};
-  const auto* e = hub_.find(up);
+  const auto* e = hub_.entry_of(up);
   return e ? e->prefix : std::string();
 }
 
@@ -199,7 +204,9 @@ task<json> session::answer(const json& request, active_request& state) {
       target = route->up;
       params["name"] = route->name;
     }
-    json response = co_await forward(*target, method, std::move(params), state);
+    auto to = pick(*target, false);
+    if (!to) co_return error_response(state.id, to.error());
+    json response = co_await forward(std::move(*to), method, std::move(params), state);
     if (response.contains("result") && response["result"].is_object() && response["result"].contains("content"))
       rewrite_content(response["result"]["content"], *target);
     co_return response;
@@ -211,12 +218,13 @@ task<json> session::answer(const json& request, active_request& state) {
     co_return co_await read_resource(method, request, state);
   if (method == "prompts/get") co_return co_await get_prompt(request, state);
   if (method == "completion/complete") co_return co_await complete(request, state);
-  if (method == "logging/setLevel") {
-    if (options_.only) co_return co_await forward(*options_.only, method, std::move(params), state);
-    co_return co_await set_log_level(request);
-  }
+  if (method == "logging/setLevel" && !options_.only) co_return co_await set_log_level(request);
   // The peer hop is transparent: methods we do not know still reach the server.
-  if (options_.only) co_return co_await forward(*options_.only, method, std::move(params), state);
+  if (options_.only) {
+    auto to = pick(*options_.only, false);
+    if (!to) co_return error_response(state.id, to.error());
+    co_return co_await forward(std::move(*to), method, std::move(params), state);
+  }
   co_return jsonrpc::make_error_response(state.id, codes::method_not_found, "method '" + method + "' is not supported by the p2pmcp gateway");
 }
 
@@ -230,8 +238,17 @@ task<void> session::wait_until_started(upstream& up) {
   }
 }
 
-task<json> session::forward(upstream& up, std::string method, json params, active_request& state) {
+task<json> session::forward(target to, std::string method, json params, active_request& state) {
+  upstream& up = *to.up;
   if (!params.is_object()) params = json::object();
+  if (hub::lease_record* own = to.use.get();
+      own && !own->log_level_sent && log_level_ && !options_.only && own->shared->server_capabilities().contains("logging")) {
+    // The gateway client's logging/setLevel came before this upstream existed.
+    own->log_level_sent = true;
+    json level = *log_level_;
+    auto set = co_await up.request("logging/setLevel", std::move(level), hub_.options_.list_timeout);
+    if (!set) log::info(component, "{}: logging/setLevel on '{}' failed: {}", options_.label, own->name, set.error().message);
+  }
   // Names and URIs round-trip: a URI the gateway handed out for this upstream reaches it
   // as the original, wherever the client puts it (arguments at any depth, refs, uris).
   if (!options_.only) unwrap_uris(params, std::string(uri_scheme) + prefix_of(up) + "/");
