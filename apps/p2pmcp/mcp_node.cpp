@@ -60,6 +60,7 @@ mcp_node::mcp_node(node& n, mcp_node_options options)
       builtin_(n.host().executor(), *this),
       stop_signal_(n.host().executor()),
       peers_changed_(n.host().executor()),
+      front_tasks_(n.host().executor()),
       tasks_(n.host().executor()),
       peer_tasks_(n.host().executor()) {
   auto executor = n.host().executor();
@@ -72,7 +73,16 @@ mcp_node::mcp_node(node& n, mcp_node_options options)
   for (auto& spec : options_.servers) {
     const std::string name = spec.name;
     auto server = std::make_unique<mcp::server::stdio_server>(executor, spec, hosted_options(options_.settings));
-    hub_.add_upstream(*server, std::string(mcp::hub::local_alias) + "_" + name);
+    // The shared child serves the catalogue (and every session of a "shared" server);
+    // otherwise each client session gets a child of its own from the pool.
+    std::unique_ptr<mcp::server::stdio_pool> pool;
+    if (mcp::server::uses_pool(spec)) {
+      mcp::server::stdio_pool_options pool_options;
+      pool_options.server = hosted_options(options_.settings);
+      pool = std::make_unique<mcp::server::stdio_pool>(executor, spec, pool_options);
+    }
+    hub_.add_upstream(*server, std::string(mcp::hub::local_alias) + "_" + name, false, pool.get());
+    pools_.push_back(std::move(pool));
     mcp::server::upstream* up = server.get();
     if (!spec.disabled) {
       node_.host().set_handler(mcp::peer::protocol_for(name),
@@ -132,9 +142,11 @@ std::string mcp_node::gateway_url() const {
 }
 
 p2p::task<void> mcp_node::run() {
-  tasks_.spawn(hub_.run(), "mcp hub");
+  front_tasks_.spawn(hub_.run(), "mcp hub");
   for (auto& server : hosted_) tasks_.spawn(server->run(), "mcp server " + server->name());
-  if (gateway_) tasks_.spawn(gateway_->run(), "mcp gateway");
+  for (auto& pool : pools_)
+    if (pool) tasks_.spawn(pool->run(), "mcp server " + pool->spec().name + " sessions");
+  if (gateway_) front_tasks_.spawn(gateway_->run(), "mcp gateway");
   peer_tasks_.spawn(watch_peers(), "peer watcher");
   peer_tasks_.spawn(watch_identify(), "mcp server discovery");
   for (const auto& b : options_.settings.bootstrap)
@@ -152,6 +164,13 @@ p2p::task<void> mcp_node::run() {
     for (auto& [name, entry] : peer.servers) entry->server->stop();
   builtin_.stop();
   hub_.stop();
+  // The sessions' own children and streams go last: the hub and the gateway are done
+  // with them once their run() returned.
+  co_await front_tasks_.wait();
+  for (auto& pool : pools_)
+    if (pool) pool->stop();
+  for (auto& [id, peer] : peers_)
+    for (auto& [name, entry] : peer.servers) entry->source->stop();
   co_await tasks_.wait();
 }
 
@@ -291,7 +310,10 @@ p2p::task<void> mcp_node::watch_peers() {
         ++it->second.presence_epoch;
         // Its servers were waiting out a reconnect delay (up to a minute, five after a
         // refusal): the peer is back, so reach them now.
-        for (auto& [name, entry] : it->second.servers) entry->server->retry_now();
+        for (auto& [name, entry] : it->second.servers) {
+          entry->server->retry_now();
+          entry->source->retry_now();
+        }
       }
     }
     if (event->type == p2p::host_event::kind::disconnected && !node_.host().is_connected(peer)) {
@@ -363,15 +385,19 @@ void mcp_node::add_remote_servers(const p2p::peer_id& peer, const std::vector<st
     options.catalogue = limits;
     options.max_tools = limits.items_per_list;
     options.max_tools_bytes = limits.list_bytes;
+    auto source = std::make_unique<mcp::peer::remote_source>(node_.host().executor(), server, "peer " + entry.alias,
+                                                             opener, options);
     auto remote = std::make_unique<mcp::peer::remote_server>(node_.host().executor(), server, "peer " + entry.alias,
                                                              std::move(opener), options);
-    hub_.add_upstream(*remote, prefix, true);
+    hub_.add_upstream(*remote, prefix, true, source.get());
     hub_.limit_lists(*remote, limits);
     log::info(component, "peer {} ({}) hosts MCP server '{}': its tools appear as {}_<tool>", entry.alias,
               peer.to_string(), server, prefix);
     auto running = std::make_unique<remote_entry>(node_.host().executor());
     running->server = std::move(remote);
+    running->source = std::move(source);
     tasks_.spawn(run_remote(running.get()), "remote server " + prefix);
+    tasks_.spawn(run_remote_source(running.get()), "remote server " + prefix + " sessions");
     entry.servers.emplace(server, std::move(running));
   }
 }
@@ -422,7 +448,8 @@ void mcp_node::retire_remote(std::unique_ptr<remote_entry> entry, std::string wh
 p2p::task<void> mcp_node::retire(std::unique_ptr<remote_entry> entry) {
   co_await hub_.remove_upstream(*entry->server);  // sessions get tools/list_changed
   entry->server->stop();
-  while (entry->running) co_await entry->ended.wait();
+  entry->source->stop();
+  while (entry->running || entry->source_running) co_await entry->ended.wait();
 }
 
 bool mcp_node::is_configured(const p2p::peer_id& peer) const {
@@ -441,6 +468,12 @@ p2p::task<p2p::result<std::unique_ptr<p2p::stream>>> mcp_node::open_remote(p2p::
 p2p::task<void> mcp_node::run_remote(remote_entry* entry) {
   co_await entry->server->run();
   entry->running = false;
+  entry->ended.notify();
+}
+
+p2p::task<void> mcp_node::run_remote_source(remote_entry* entry) {
+  co_await entry->source->run();
+  entry->source_running = false;
   entry->ended.notify();
 }
 
@@ -524,6 +557,7 @@ std::vector<mcp::builtin::hosted_summary> mcp_node::hosted() const {
     s.state = std::string(mcp::server::to_string(server->state()));
     s.tools = server->tools().size();
     s.last_error = server->last_error();
+    if (const auto& pool = pools_[out.size()]) s.sessions = pool->leased();
     out.push_back(std::move(s));
   }
   return out;

@@ -23,9 +23,11 @@
 #include "mcp/gateway/http/http_server.hpp"
 #include "mcp/hub/hub.hpp"
 #include "mcp/peer/remote_server.hpp"
+#include "mcp/peer/remote_source.hpp"
 #include "mcp/peer/trust_store.hpp"
 #include "mcp/server/config.hpp"
 #include "mcp/server/node_settings.hpp"
+#include "mcp/server/stdio_pool.hpp"
 #include "mcp/server/stdio_server.hpp"
 
 #include "p2p/core/signal.hpp"
@@ -82,7 +84,10 @@ class mcp_node final : public mcp::builtin::node_view {
   struct remote_entry {
     explicit remote_entry(boost::asio::any_io_executor executor) : ended(std::move(executor)) {}
     std::unique_ptr<mcp::peer::remote_server> server;
-    bool running = true;  // its run() task has not ended
+    // Each client session's own stream to the server; destroyed after the hub forgot it.
+    std::unique_ptr<mcp::peer::remote_source> source;
+    bool running = true;         // the server's run() task has not ended
+    bool source_running = true;  // the source's run() task has not ended
     p2p::signal ended;
   };
   struct remote_peer {
@@ -122,6 +127,7 @@ class mcp_node final : public mcp::builtin::node_view {
   void retry_refused_servers(const p2p::peer_id& peer);
   void rebuild_aliases();
   p2p::task<void> run_remote(remote_entry* entry);
+  p2p::task<void> run_remote_source(remote_entry* entry);
   remote_peer& peer_entry(const p2p::peer_id& peer);
   std::string alias_for(const p2p::peer_id& peer);
   std::optional<p2p::peer_id> resolve_peer(const std::string& name) const;
@@ -130,6 +136,9 @@ class mcp_node final : public mcp::builtin::node_view {
   mcp_node_options options_;
   mcp::hub::hub hub_;
   std::vector<std::unique_ptr<mcp::server::stdio_server>> hosted_;
+  // By the index of hosted_: each client session's own child process (nullptr: a
+  // "shared" or disabled server). Destroyed after the gateway, whose sessions hold leases.
+  std::vector<std::unique_ptr<mcp::server::stdio_pool>> pools_;
   mcp::builtin::builtin_server builtin_;
   p2p::system_clock clock_;
   p2p::system_random random_;
@@ -147,7 +156,8 @@ class mcp_node final : public mcp::builtin::node_view {
   bool stopping_ = false;
   p2p::signal stop_signal_;
   p2p::signal peers_changed_;
-  p2p::task_group tasks_;       // servers, hub, gateway: they end when asked
+  p2p::task_group front_tasks_; // hub, gateway: they end when asked, before the pools
+  p2p::task_group tasks_;       // servers and pools: they end when asked
   p2p::task_group peer_tasks_;  // watchers and bootstrap keepers: cancelled on stop
 };
 

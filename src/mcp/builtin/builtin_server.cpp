@@ -148,8 +148,10 @@ json builtin_server::call_info() const {
   for (const auto& s : view_.hosted()) {
     json entry = {{"name", s.name}, {"state", s.state}, {"tools", s.tools}};
     if (!s.last_error.empty()) entry["lastError"] = s.last_error;
+    if (s.sessions) entry["sessions"] = *s.sessions;
     servers.push_back(std::move(entry));
     text += "server " + s.name + ": " + s.state + ", " + std::to_string(s.tools) + " tools";
+    if (s.sessions) text += ", " + std::to_string(*s.sessions) + (*s.sessions == 1 ? " session" : " sessions");
     if (!s.last_error.empty()) text += " (last error: " + s.last_error + ")";
     text += "\n";
   }

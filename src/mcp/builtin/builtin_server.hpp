@@ -50,6 +50,9 @@ struct hosted_summary {
   std::string state;  // "ready", "starting", "restarting", "stopped"
   std::size_t tools = 0;
   std::string last_error;
+  // Client sessions with a process of their own now; nullopt for a server declared
+  // "shared" (one process serves every session).
+  std::optional<std::size_t> sessions;
 };
 
 // What the tools report, provided by the node.

@@ -14,7 +14,19 @@ struct fake_view final : node_view {
   std::string agent() const override { return "p2pmcp/0.1.0"; }
   std::vector<std::string> addresses() const override { return {"/ip4/127.0.0.1/tcp/4021/p2p/12D3KooWself"}; }
   std::string gateway_url() const override { return "http://127.0.0.1:7469/mcp"; }
-  std::vector<hosted_summary> hosted() const override { return {{"files", "restarting", 3, "exited with status 1"}}; }
+  std::vector<hosted_summary> hosted() const override {
+    hosted_summary shared;
+    shared.name = "files";
+    shared.state = "restarting";
+    shared.tools = 3;
+    shared.last_error = "exited with status 1";
+    hosted_summary pooled;
+    pooled.name = "memory";
+    pooled.state = "ready";
+    pooled.tools = 9;
+    pooled.sessions = 2;
+    return {shared, pooled};
+  }
   std::vector<peer_summary> peers() const override {
     peer_summary p;
     p.peer_id = "12D3KooWpeerXYZabc";
@@ -64,6 +76,11 @@ TEST(builtin_server, info_and_peers_have_text_and_structured_content) {
   EXPECT_EQ(info["structuredContent"]["peerId"], "12D3KooWself");
   EXPECT_EQ(info["structuredContent"]["servers"][0]["state"], "restarting");
   EXPECT_NE(info["content"][0]["text"].get<std::string>().find("exited with status 1"), std::string::npos);
+  // A server whose sessions each have a process of their own says how many there are.
+  EXPECT_FALSE(info["structuredContent"]["servers"][0].contains("sessions"));
+  EXPECT_EQ(info["structuredContent"]["servers"][1]["sessions"], 2);
+  EXPECT_NE(info["content"][0]["text"].get<std::string>().find("server memory: ready, 9 tools, 2 sessions\n"),
+            std::string::npos);
   json peers = call(server, R"({"name": "peers"})");
   EXPECT_EQ(peers["structuredContent"]["peers"][0]["alias"], "XYZabc");
   EXPECT_EQ(peers["structuredContent"]["peers"][0]["latencyMs"], 1.5);

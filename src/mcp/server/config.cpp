@@ -1,6 +1,7 @@
 #include "mcp/server/config.hpp"
 
 #include <cctype>
+#include <cstdint>
 #include <fstream>
 #include <set>
 #include <stdexcept>
@@ -14,7 +15,8 @@ namespace {
 using ordered_json = nlohmann::ordered_json;
 
 // Keys read in an entry. "type" and "url" come from VS Code / Cursor configs.
-constexpr std::string_view known_keys[] = {"command", "args", "env", "cwd", "disabled", "type", "url"};
+constexpr std::string_view known_keys[] = {"command",     "args",        "env",          "cwd",  "disabled",
+                                           "shared",      "maxSessions", "warmSessions", "type", "url"};
 
 bool is_known_key(std::string_view key) {
   for (auto k : known_keys)
@@ -209,6 +211,19 @@ class parser {
       spec.disabled = disabled->get<bool>();
     }
 
+    if (auto shared = value.find("shared"); shared != value.end()) {
+      if (!shared->is_boolean())
+        return fail(member(path, "shared") + " must be true (the server keeps no per-client state, so one process " +
+                    "serves every client) or false");
+      spec.shared = shared->get<bool>();
+    }
+    if (auto error = whole_number(value, path, "maxSessions", 1, max_max_sessions,
+                                  "client sessions with a process of their own at a time", spec.max_sessions))
+      return *error;
+    if (auto error = whole_number(value, path, "warmSessions", 0, max_warm_sessions,
+                                  "processes started ahead of need", spec.warm_sessions))
+      return *error;
+
     for (auto key = value.begin(); key != value.end(); ++key)
       if (!is_known_key(key.key()))
         warnings.push_back(file_ + ": " + member(path, key.key()) + " is not used by p2pmcp and is ignored");
@@ -216,6 +231,24 @@ class parser {
   }
 
   config_error fail(const std::string& what) const { return config_error{file_ + ": " + what}; }
+
+  // An optional whole-number key in [low, high]; `meaning` says what it counts.
+  std::optional<config_error> whole_number(const ordered_json& entry, const std::string& path, std::string_view key,
+                                           std::size_t low, std::size_t high, std::string_view meaning,
+                                           std::size_t& out) const {
+    auto found = entry.find(std::string(key));
+    if (found == entry.end()) return std::nullopt;
+    const std::string range = "a whole number from " + std::to_string(low) + " to " + std::to_string(high) + " (" +
+                              std::string(meaning) + ")";
+    if (!found->is_number_integer())
+      return fail(member(path, key) + " must be " + range + ", not " +
+                  (found->is_number() ? found->dump() : std::string(type_name(*found))));
+    const bool negative = found->is_number_integer() && !found->is_number_unsigned() && found->get<std::int64_t>() < 0;
+    if (negative || found->get<std::uint64_t>() < low || found->get<std::uint64_t>() > high)
+      return fail(member(path, key) + " is " + found->dump() + "; it must be " + range);
+    out = static_cast<std::size_t>(found->get<std::uint64_t>());
+    return std::nullopt;
+  }
 
   std::string file_;
   const config_limits& limits_;

@@ -4,7 +4,9 @@
 //   {
 //     "mcpServers": {
 //       "files": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-filesystem", "/srv"],
-//                 "env": {"DEBUG": "1"}, "cwd": "/srv", "disabled": false}
+//                 "env": {"DEBUG": "1"}, "cwd": "/srv", "disabled": false,
+//                 "maxSessions": 16, "warmSessions": 1},
+//       "time": {"command": "uvx", "args": ["mcp-server-time"], "shared": true}
 //     },
 //     "p2pmcp": { ...the node's own settings, interpreted by the app... }
 //   }
@@ -34,6 +36,12 @@ namespace mcp::server {
 inline constexpr std::size_t max_server_name_length = 32;
 bool is_valid_server_name(std::string_view name) noexcept;
 
+// Client sessions per hosted server (stdio_pool.hpp): "maxSessions" and "warmSessions".
+inline constexpr std::size_t default_max_sessions = 16;
+inline constexpr std::size_t max_max_sessions = 1024;
+inline constexpr std::size_t default_warm_sessions = 1;
+inline constexpr std::size_t max_warm_sessions = 8;
+
 // One hosted stdio MCP server.
 struct server_spec {
   std::string name;
@@ -48,6 +56,13 @@ struct server_spec {
   std::optional<std::string> cwd;
   // "disabled": true keeps the entry in the list (the app can show it) but it is not run.
   bool disabled = false;
+  // "shared": true declares the server stateless: every client session uses the one
+  // child the node keeps running. Otherwise (the default) each client session gets a
+  // child of its own (stdio_pool.hpp), at most max_sessions at a time, with
+  // warm_sessions started ahead of need.
+  bool shared = false;
+  std::size_t max_sessions = default_max_sessions;    // "maxSessions": 1..1024
+  std::size_t warm_sessions = default_warm_sessions;  // "warmSessions": 0..8
 };
 
 struct server_config {
@@ -83,7 +98,8 @@ struct config_limits {
 // a top-level object; "mcpServers" (optional: a node may host nothing) mapping names to
 // entries with "command" (required, non-empty string), "args" (array of strings), "env"
 // (object of string values; keys non-empty without '='), "cwd" (non-empty string),
-// "disabled" (boolean), "type" ("stdio" or absent). Entries for remote servers ("url",
+// "disabled" (boolean), "type" ("stdio" or absent), "shared" (boolean), "maxSessions"
+// (whole number 1..1024), "warmSessions" (whole number 0..8). Entries for remote servers ("url",
 // or "type" "http"/"sse"/"streamable-http") are skipped with a warning, as are unknown
 // keys. No string may contain a NUL character. Duplicate server names are an error.
 // Never throws.

@@ -113,6 +113,30 @@ TEST(mcp_server_config, errors_name_the_file_and_the_key) {
        "servers.json: mcpServers.x.cwd is empty: give a directory or leave it out"},
       {R"({"mcpServers": {"x": {"command": "a", "disabled": "yes"}}})",
        "servers.json: mcpServers.x.disabled must be true or false"},
+      {R"({"mcpServers": {"x": {"command": "a", "shared": "yes"}}})",
+       "servers.json: mcpServers.x.shared must be true (the server keeps no per-client state, so one process serves "
+       "every client) or false"},
+      {R"({"mcpServers": {"x": {"command": "a", "maxSessions": 0}}})",
+       "servers.json: mcpServers.x.maxSessions is 0; it must be a whole number from 1 to 1024 (client sessions with a "
+       "process of their own at a time)"},
+      {R"({"mcpServers": {"x": {"command": "a", "maxSessions": 1025}}})",
+       "servers.json: mcpServers.x.maxSessions is 1025; it must be a whole number from 1 to 1024 (client sessions "
+       "with a process of their own at a time)"},
+      {R"({"mcpServers": {"x": {"command": "a", "maxSessions": -3}}})",
+       "servers.json: mcpServers.x.maxSessions is -3; it must be a whole number from 1 to 1024 (client sessions with "
+       "a process of their own at a time)"},
+      {R"({"mcpServers": {"x": {"command": "a", "maxSessions": 2.5}}})",
+       "servers.json: mcpServers.x.maxSessions must be a whole number from 1 to 1024 (client sessions with a process "
+       "of their own at a time), not 2.5"},
+      {R"({"mcpServers": {"x": {"command": "a", "maxSessions": "16"}}})",
+       "servers.json: mcpServers.x.maxSessions must be a whole number from 1 to 1024 (client sessions with a process "
+       "of their own at a time), not a string"},
+      {R"({"mcpServers": {"x": {"command": "a", "warmSessions": 9}}})",
+       "servers.json: mcpServers.x.warmSessions is 9; it must be a whole number from 0 to 8 (processes started ahead "
+       "of need)"},
+      {R"({"mcpServers": {"x": {"command": "a", "warmSessions": 18446744073709551615}}})",
+       "servers.json: mcpServers.x.warmSessions is 18446744073709551615; it must be a whole number from 0 to 8 "
+       "(processes started ahead of need)"},
       {R"({"mcpServers": {"x": {"command": "a", "type": 1}}})",
        "servers.json: mcpServers.x.type must be a string such as \"stdio\""},
       {R"({"mcpServers": {"x": {"command": "a"}, "x": {"command": "b"}}})",
@@ -120,6 +144,29 @@ TEST(mcp_server_config, errors_name_the_file_and_the_key) {
       {R"({"mcpServers": {}, "mcpServers": {}})", "servers.json: has the key \"mcpServers\" twice at the top level"},
   };
   for (const auto& c : cases) EXPECT_EQ(error_of(c.text), c.message) << c.text;
+}
+
+TEST(mcp_server_config, session_settings) {
+  auto config = parse(R"({"mcpServers": {
+    "plain": {"command": "a"},
+    "stateless": {"command": "b", "shared": true},
+    "busy": {"command": "c", "shared": false, "maxSessions": 1024, "warmSessions": 0},
+    "small": {"command": "d", "maxSessions": 1, "warmSessions": 8}
+  }})");
+  ASSERT_TRUE(config) << config.error().message;
+  ASSERT_EQ(config->servers.size(), 4u);
+  EXPECT_TRUE(config->warnings.empty());
+  const auto& plain = config->servers[0];
+  EXPECT_FALSE(plain.shared);
+  EXPECT_EQ(plain.max_sessions, default_max_sessions);
+  EXPECT_EQ(plain.max_sessions, 16u);
+  EXPECT_EQ(plain.warm_sessions, 1u);
+  EXPECT_TRUE(config->servers[1].shared);
+  EXPECT_FALSE(config->servers[2].shared);
+  EXPECT_EQ(config->servers[2].max_sessions, 1024u);
+  EXPECT_EQ(config->servers[2].warm_sessions, 0u);
+  EXPECT_EQ(config->servers[3].max_sessions, 1u);
+  EXPECT_EQ(config->servers[3].warm_sessions, 8u);
 }
 
 TEST(mcp_server_config, invalid_json_says_where) {

@@ -244,7 +244,11 @@ task<void> rpc_upstream::run() {
   }
   set_state(server_state::stopped);
   fail_pending([this](std::string_view) { return unavailable_error(); });
-  log::info(log_component_, "{} stopped", subject_);
+  log::emit(lifecycle_level(), log_component_, "{} stopped", subject_);
+}
+
+p2p::log::level rpc_upstream::lifecycle_level() const noexcept {
+  return options_.quiet_lifecycle ? p2p::log::level::debug : p2p::log::level::info;
 }
 
 void rpc_upstream::begin_session() {
@@ -540,7 +544,7 @@ task<void> rpc_upstream::lifecycle() {
   if (!send(jsonrpc::make_notification("notifications/initialized"))) co_return;  // the session is ending
   ready_since_ = now();
   set_state(server_state::ready);
-  log::info(log_component_, "{} is ready: {} {}, protocol {}", subject_,
+  log::emit(lifecycle_level(), log_component_, "{} is ready: {} {}, protocol {}", subject_,
             printable(server_info_.value("name", std::string("?")), 64),
             printable(server_info_.value("version", std::string("?")), 32), protocol_version_);
 
@@ -635,7 +639,7 @@ void rpc_upstream::set_tools(std::vector<json> tools) {
   tools_ = std::move(tools);
   ++tools_version_;
   tools_signal_.notify();
-  log::info(log_component_, "{} offers {} tools", subject_, tools_.size());
+  log::emit(lifecycle_level(), log_component_, "{} offers {} tools", subject_, tools_.size());
 }
 
 task<void> rpc_upstream::tools_changed(std::uint64_t seen) {

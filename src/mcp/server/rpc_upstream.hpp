@@ -39,6 +39,7 @@
 
 #include "mcp/jsonrpc/line_framer.hpp"
 
+#include "p2p/core/log.hpp"
 #include "p2p/core/signal.hpp"
 #include "p2p/core/task_group.hpp"
 
@@ -103,6 +104,10 @@ struct rpc_upstream_options {
   std::size_t max_queued_messages = 256;   // server-initiated messages not yet taken
   std::size_t max_pending_requests = 256;  // request() calls waiting for a response
   std::size_t max_output_buffer = 16 * 1024 * 1024;  // bytes queued for the server
+  // One client session's own upstream (stdio_pool, remote_source), of which there may be
+  // many: the routine lifecycle lines (started, ready, tools offered, stopped) are
+  // logged at debug level instead of info. Failures are logged as always.
+  bool quiet_lifecycle = false;
 };
 
 // `ping` requests from the server are answered here and never queued.
@@ -221,6 +226,8 @@ class rpc_upstream : public upstream {
   // session after the backoff delay (at least `min_delay`), enters restarting and fails
   // pending requests with session_lost_error(). Wakes write_loop() and lifecycle().
   void end_session(restart_backoff& backoff, std::string cause, duration min_delay = duration::zero());
+  // info, or debug with options_.quiet_lifecycle: for the routine lifecycle lines.
+  p2p::log::level lifecycle_level() const noexcept;
   // Fails every pending request at once with the error `make` gives for its method.
   void fail_pending(const std::function<rpc_error(std::string_view method)>& make);
   // The supervisor (run() and run_session()) waits here until done() or the deadline;

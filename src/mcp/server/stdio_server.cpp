@@ -76,7 +76,7 @@ task<void> stdio_server::run_session(restart_backoff& backoff) {
   if (auto error = child_->start(spec_)) {
     cause = who + " could not be started: " + *error;
   } else {
-    log::info(log_component_, "started {} (pid {})", spec_.command, child_->pid());
+    log::emit(lifecycle_level(), log_component_, "started {} (pid {})", spec_.command, child_->pid());
     loops_.spawn(read_stdout(), "mcp server stdout");
     loops_.spawn(read_stderr(), "mcp server stderr");
     loops_.spawn(write_loop(), "mcp server stdin");
