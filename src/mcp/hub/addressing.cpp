@@ -72,7 +72,7 @@ task<json> session::read_resource(std::string method, const json& request, activ
                                                "': resources of the p2pmcp gateway look like p2pmcp://<alias>_<server>/<uri>");
   upstream* target = route->first;
   const std::string original = route->second;
-  auto to = pick(*target, false);
+  auto to = co_await pick(*target, false);
   if (!to) co_return error_response(state.id, to.error());
   hub::lease_record* own = to->use.get();
   // On the session's own upstream a subscription is the session's alone; on a shared
@@ -104,7 +104,7 @@ task<json> session::get_prompt(const json& request, active_request& state) {
     co_return jsonrpc::make_error_response(state.id, codes::invalid_params, "unknown prompt '" + name->get<std::string>() + "'");
   upstream* target = route->first;
   params["name"] = route->second;
-  auto to = pick(*target, false);
+  auto to = co_await pick(*target, false);
   if (!to) co_return error_response(state.id, to.error());
   json response = co_await forward(std::move(*to), "prompts/get", std::move(params), state);
   if (response.contains("result") && response["result"].is_object() && response["result"].contains("messages")) {
@@ -122,7 +122,7 @@ task<json> session::get_prompt(const json& request, active_request& state) {
 task<json> session::complete(const json& request, active_request& state) {
   json params = request.contains("params") ? request["params"] : json::object();
   if (options_.only) {
-    auto to = pick(*options_.only, false);
+    auto to = co_await pick(*options_.only, false);
     if (!to) co_return error_response(state.id, to.error());
     co_return co_await forward(std::move(*to), "completion/complete", std::move(params), state);
   }
@@ -136,7 +136,7 @@ task<json> session::complete(const json& request, active_request& state) {
     // forward() unwraps the uri, as every other one in params.
   }
   if (!route) co_return jsonrpc::make_error_response(state.id, codes::invalid_params, "completion/complete: unknown prompt or resource in \"ref\"");
-  auto to = pick(*route->first, false);
+  auto to = co_await pick(*route->first, false);
   if (!to) co_return error_response(state.id, to.error());
   co_return co_await forward(std::move(*to), "completion/complete", std::move(params), state);
 }

@@ -245,6 +245,10 @@ class hub {
   rpc_result<lease_record*> acquire(session& s, const entry& e);
   lease_record* lease_of(const upstream& up) const;
   void retire(lease_record& r, const std::string& why);
+  // At `e`'s cap: retires the lease of `e` whose session has been idle longest (nothing
+  // in flight, no subscription, no question open) and completes once it was destroyed.
+  // False when every lease of `e` is busy.
+  task<bool> reclaim(const entry& e, const std::string& for_whom);
   task<void> end_lease(lease_record* r);
   bool has_leases_of(const upstream* shared) const;
   std::vector<lease_record*> current_leases() const;
@@ -311,8 +315,10 @@ class session {
   task<json> answer(const json& request, active_request& state);
   // The upstream a request to the entry of `shared` goes to: the session's own when the
   // entry has a source (acquired now unless `list`: a session that only lists costs no
-  // upstream of its own), else `shared`. Fails when acquiring fails.
-  rpc_result<target> pick(upstream& shared, bool list);
+  // upstream of its own), else `shared`. At the source's cap, the process of the session
+  // that has been idle longest is reclaimed for this one (hub::reclaim). Fails when
+  // acquiring fails.
+  task<rpc_result<target>> pick(upstream& shared, bool list);
   task<json> forward(target to, std::string method, json params, active_request& state);
   task<rpc_result<json>> request_upstream(upstream& up, std::string method, json params, active_request& state);
   task<void> wait_cancelled(active_request& state);

@@ -12,6 +12,7 @@
 
 #include "p2p/core/signal.hpp"
 
+#include <chrono>
 #include <deque>
 #include <memory>
 #include <utility>
@@ -72,6 +73,7 @@ struct hub::lease_record {
   std::size_t in_flight = 0;   // calls into `up` that may still run (lease_use)
   p2p::signal idle;            // notified when in_flight drops to 0
   bool log_level_sent = false;  // the session's logging/setLevel reached it
+  std::chrono::steady_clock::time_point last_used = std::chrono::steady_clock::now();
 };
 
 // Keeps a lease alive while one call into its upstream may run.

@@ -105,22 +105,64 @@ task<void> hub::end_lease(lease_record* r) {
   lease_ended_.notify();
 }
 
-rpc_result<session::target> session::pick(upstream& shared, bool list) {
+task<rpc_result<session::target>> session::pick(upstream& shared, bool list) {
   target to;
   to.up = &shared;
   if (auto it = leases_.find(&shared); it != leases_.end()) {
+    it->second->last_used = std::chrono::steady_clock::now();
     to.up = it->second->up;
     to.use = lease_use(it->second);
-    return to;
+    co_return to;
   }
   const hub::entry* e = hub_.find(shared);
-  if (!e || !e->source || list) return to;
-  if (closed_) return rpc_error(codes::connection_closed, "the session is closed");
+  if (!e || !e->source || list) co_return to;
+  if (closed_) co_return rpc_error(codes::connection_closed, "the session is closed");
   auto acquired = hub_.acquire(*this, *e);
-  if (!acquired) return acquired.error();
+  // At the cap: the session idle longest gives its process up for this one.
+  bool reclaimed = false;
+  if (!acquired && acquired.error().code == codes::too_many_requests) {
+    const std::string who = options_.label.empty() ? std::string("a client session") : options_.label;
+    reclaimed = co_await hub_.reclaim(*e, who);
+  }
+  if (reclaimed) {
+    e = hub_.find(shared);  // removed while we waited?
+    if (!e || !e->source) co_return rpc_error(codes::connection_closed, "the MCP server went away");
+    if (closed_) co_return rpc_error(codes::connection_closed, "the session is closed");
+    if (auto it = leases_.find(&shared); it != leases_.end()) {  // a concurrent request acquired one
+      to.up = it->second->up;
+      to.use = lease_use(it->second);
+      co_return to;
+    }
+    acquired = hub_.acquire(*this, *e);
+  }
+  if (!acquired) co_return acquired.error();
   to.up = (*acquired)->up;
   to.use = lease_use(*acquired);
-  return to;
+  co_return to;
+}
+
+task<bool> hub::reclaim(const entry& e, const std::string& for_whom) {
+  lease_record* oldest = nullptr;
+  for (const auto& [up, record] : leases_) {
+    lease_record* r = record.get();
+    if (r->shared != e.up || !r->owner || r->in_flight > 0) continue;
+    const session& s = *r->owner;
+    const bool subscribed = std::any_of(s.subscriptions_.begin(), s.subscriptions_.end(),
+                                        [&](const auto& sub) { return sub.first == r->up; });
+    const bool asking = std::any_of(s.server_requests_.begin(), s.server_requests_.end(),
+                                    [&](const auto& item) { return item.second.from == r->up; });
+    if (subscribed || asking) continue;
+    if (!oldest || r->last_used < oldest->last_used) oldest = r;
+  }
+  if (!oldest) co_return false;
+  const auto idle = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - oldest->last_used);
+  log::info(component, "MCP server '{}' is at its cap of sessions: {} gives its own session with it (idle for {} s) to {}",
+            e.prefix, oldest->owner->label(), idle.count(), for_whom);
+  const upstream* key = oldest->up;
+  retire(*oldest, "p2pmcp gave this client session's process of MCP server '" + e.prefix +
+                      "' to another session after it was idle; its next request starts a new one");
+  while (leases_.count(key)) co_await lease_ended_.wait();
+  co_return true;
 }
 
 }  // namespace mcp::hub

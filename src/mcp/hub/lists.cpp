@@ -28,7 +28,7 @@ task<json> session::aggregate_list(std::string method, std::string member, const
   json params = request.contains("params") ? request["params"] : json::object();
   if (options_.only) {
     active_request& state = *active_[id_key(id)];
-    auto to = pick(*options_.only, true);
+    auto to = co_await pick(*options_.only, true);
     if (!to) co_return error_response(id, to.error());
     co_return co_await forward(std::move(*to), method, std::move(params), state);
   }
@@ -45,7 +45,7 @@ task<json> session::aggregate_list(std::string method, std::string member, const
     if (!e.up->server_capabilities().contains(capability)) continue;
     // The session's own upstream when it has one (its server's state may be its own),
     // else the shared one: listing never costs an upstream of its own.
-    auto from = pick(*e.up, true);
+    auto from = co_await pick(*e.up, true);
     if (!from) continue;
     askers.spawn(list_from(e, std::move(*from), method, member, parts[i]), "mcp list " + e.prefix);
   }
@@ -108,7 +108,7 @@ task<json> session::set_log_level(const json& request) {
   const auto entries = hub_.entries_;
   for (const auto& e : entries) {
     if (!hub_.find(*e.up) || !e.up->available() || !e.up->server_capabilities().contains("logging")) continue;
-    auto to = pick(*e.up, true);
+    auto to = co_await pick(*e.up, true);
     if (!to) continue;
     if (hub::lease_record* own = to->use.get()) {
       own->log_level_sent = true;

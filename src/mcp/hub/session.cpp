@@ -204,7 +204,7 @@ task<json> session::answer(const json& request, active_request& state) {
       target = route->up;
       params["name"] = route->name;
     }
-    auto to = pick(*target, false);
+    auto to = co_await pick(*target, false);
     if (!to) co_return error_response(state.id, to.error());
     json response = co_await forward(std::move(*to), method, std::move(params), state);
     if (response.contains("result") && response["result"].is_object() && response["result"].contains("content"))
@@ -221,7 +221,7 @@ task<json> session::answer(const json& request, active_request& state) {
   if (method == "logging/setLevel" && !options_.only) co_return co_await set_log_level(request);
   // The peer hop is transparent: methods we do not know still reach the server.
   if (options_.only) {
-    auto to = pick(*options_.only, false);
+    auto to = co_await pick(*options_.only, false);
     if (!to) co_return error_response(state.id, to.error());
     co_return co_await forward(std::move(*to), method, std::move(params), state);
   }

@@ -57,7 +57,7 @@ class fake_source final : public server::upstream_source {
 
   rpc_result<std::unique_ptr<server::upstream_lease>> acquire(const std::string& who) override {
     asked_by.push_back(who);
-    if (fail_next) {
+    if (fail_next || (cap > 0 && leased() >= cap)) {
       fail_next = false;
       return rpc_error(codes::too_many_requests,
                        "MCP server '" + name_ + "' already serves 1 client sessions, its limit (raise \"maxSessions\")");
@@ -77,6 +77,7 @@ class fake_source final : public server::upstream_source {
 
   std::function<void(fake_upstream&)> setup;  // scripts each new upstream
   bool fail_next = false;
+  std::size_t cap = 0;  // > 0: acquire fails while this many leases are out
   std::vector<std::unique_ptr<fake_upstream>> upstreams;
   std::vector<std::string> asked_by;
   std::size_t acquired = 0;
@@ -312,6 +313,44 @@ TEST(session_lease, a_failed_acquire_answers_that_request_and_the_next_one_tries
     s.reset();
     co_await h.remove_upstream(shared);
     EXPECT_EQ(source.destroyed, 1u);
+  });
+}
+
+// At the source's cap, the session idle longest gives its upstream up for the new one
+// (the MCP conformance suite opens ~32 sessions per run and never ends them); a lease its
+// session still needs (a subscription) is never taken, and then the cap's error stands.
+TEST(session_lease, at_the_cap_the_longest_idle_session_gives_its_lease_up) {
+  with_hub([](asio::any_io_executor ex, hub& h) -> task<void> {
+    fake_upstream shared(ex, "everything");
+    fake_source source(ex, "everything");
+    source.cap = 1;
+    h.add_upstream(shared, "local_everything", false, &source);
+    recording_client client_a(ex), client_b(ex);
+    auto a = h.open_session(client_a, {nullptr, std::nullopt, "session a"});
+    auto b = h.open_session(client_b, {nullptr, std::nullopt, "session b"});
+    CALL(init_a, *a, 0, "initialize", "{}");
+    CALL(init_b, *b, 0, "initialize", "{}");
+    CALL(read_a, *a, 1, "resources/read", R"({"uri": "p2pmcp://local_everything/test://a"})");
+    EXPECT_TRUE(read_a.contains("result")) << read_a.dump();
+    EXPECT_EQ(source.acquired, 1u);
+    // b at the cap: a is idle, so a's upstream ends and b gets a new one.
+    CALL(read_b, *b, 1, "resources/read", R"({"uri": "p2pmcp://local_everything/test://b"})");
+    EXPECT_TRUE(read_b.contains("result")) << read_b.dump();
+    EXPECT_EQ(source.destroyed, 1u);
+    EXPECT_EQ(source.acquired, 2u);
+    EXPECT_TRUE(source.upstreams[0]->ended);
+    EXPECT_EQ(count_method(*source.upstreams[1], "resources/read"), 1u);
+    // b subscribes: its lease is in use, and a cannot take it.
+    CALL(sub_b, *b, 2, "resources/subscribe", R"({"uri": "p2pmcp://local_everything/test://b"})");
+    EXPECT_TRUE(sub_b.contains("result")) << sub_b.dump();
+    CALL(refused, *a, 2, "resources/read", R"({"uri": "p2pmcp://local_everything/test://a"})");
+    EXPECT_EQ(refused["error"]["code"], codes::too_many_requests) << refused.dump();
+    EXPECT_EQ(source.destroyed, 1u);
+    EXPECT_FALSE(source.upstreams[1]->ended);
+    a.reset();
+    b.reset();
+    co_await h.remove_upstream(shared);
+    EXPECT_EQ(source.destroyed, 2u);
   });
 }
 

@@ -169,6 +169,11 @@ std::optional<std::string> child_process::start(const server_spec& spec) {
   posix_spawn_file_actions_adddup2(&actions, in.read, STDIN_FILENO);
   posix_spawn_file_actions_adddup2(&actions, out.write, STDOUT_FILENO);
   posix_spawn_file_actions_adddup2(&actions, err.write, STDERR_FILENO);
+  // Nothing else of the node's reaches the child: Asio opens sockets without
+  // SOCK_CLOEXEC, so without this a server started while the node has connections would
+  // hold them (and the gateway's listening socket) open after the node died, and could
+  // write into them.
+  posix_spawn_file_actions_addclosefrom_np(&actions, STDERR_FILENO + 1);
   if (spec.cwd) posix_spawn_file_actions_addchdir_np(&actions, spec.cwd->c_str());
 
   posix_spawnattr_t attributes;

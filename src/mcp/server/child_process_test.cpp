@@ -60,6 +60,28 @@ TEST(mcp_server_child_process, describes_exits) {
   EXPECT_EQ((exit_status{true, 9}.describe()), "was killed by signal 9 (SIGKILL)");
 }
 
+// The node's sockets are opened without close-on-exec (Asio does not set it): a child
+// must still get only its three pipes, or it would keep the node's connections open
+// after the node died.
+TEST(mcp_server_child_process, inherits_no_descriptor_of_the_node) {
+  run([](asio::any_io_executor executor) -> task<void> {
+    int leaked[2];
+    EXPECT_EQ(::pipe(leaked), 0);  // no O_CLOEXEC, like a socket of the node
+    child_process child(executor);
+    auto spec = shell("ls /proc/self/fd | sort -n | tr '\\n' ' '");
+    auto error = child.start(spec);
+    EXPECT_FALSE(error) << *error;
+    // 0-2: the pipes; 3: the directory `ls` reads. Not the node's descriptors.
+    const std::string listed = co_await read_all(child.stdout_pipe());
+    EXPECT_EQ(listed, "0 1 2 3 ") << "the child sees descriptors " << listed << "(node's: " << leaked[0] << ", "
+                                  << leaked[1] << ")";
+    co_await child.wait_exit();
+    child.reap();
+    ::close(leaked[0]);
+    ::close(leaked[1]);
+  });
+}
+
 TEST(mcp_server_child_process, runs_with_pipes_env_and_cwd) {
   run([](asio::any_io_executor executor) -> task<void> {
     child_process child(executor);
