@@ -121,6 +121,12 @@ class fake_upstream final : public upstream {
     ++state_version_;
     signal_.notify();
   }
+  // What initialize would have negotiated.
+  void set_negotiated(std::string version, json info, std::string instructions = "") {
+    version_ = std::move(version);
+    info_ = std::move(info);
+    instructions_ = std::move(instructions);
+  }
   void push(json message) {
     server_message m;
     m.message = std::move(message);

@@ -138,6 +138,8 @@ async function startNetwork() {
       everything: { command: node22, args: [everythingJs, "stdio"] },
       memory: { command: node22, args: [memoryJs], env: { MEMORY_FILE_PATH: path.join(work, "memory.jsonl") } },
       flaky: { command: fakeServer, args: [] },
+      // Speaks only older revisions: what a client is told must be what it says.
+      elder: { command: fakeServer, args: ["--versions=2025-06-18,2025-03-26"] },
     },
   });
   nodeA = startNode("node A", [
@@ -172,7 +174,7 @@ async function startNetwork() {
 
   // B learns A's tools after connecting and listing A's servers; wait until every hosted
   // server shows up.
-  const wanted = [name("everything", "echo"), name("memory", "read_graph"), name("flaky", "echo")];
+  const wanted = [name("everything", "echo"), name("memory", "read_graph"), name("flaky", "echo"), name("elder", "echo")];
   const client = await track(connectHttp(infoB.gateway, { name: "e2e-wait" }));
   let seen = [];
   await retryUntil(
@@ -356,6 +358,46 @@ describe("p2pmcp end to end with real MCP software", () => {
     assert.equal(forms.length, 1, "the form reached this client once");
     assert.equal(JSON.stringify(forms[0]), form, "the form's fields keep the server's order");
     assert.equal(resultText(answered), JSON.stringify(formAnswer), "the answer reaches the server in the client's order");
+  }));
+
+  it("version and capabilities are negotiated end to end, across the hop", { timeout: 60000 }, logged(async () => {
+    // A raw Streamable HTTP client (the SDK would hide what is negotiated).
+    const endpoint = `${infoB.gateway}/${alias}_elder`;
+    let sessionId;
+    let version;
+    const post = async (message) => {
+      const headers = { "content-type": "application/json", accept: "application/json, text/event-stream" };
+      if (sessionId) headers["mcp-session-id"] = sessionId;
+      if (version) headers["mcp-protocol-version"] = version;
+      const response = await withDeadline(fetch(endpoint, { method: "POST", headers, body: JSON.stringify(message) }),
+        30000, `${message.method} at ${endpoint}`);
+      sessionId ??= response.headers.get("mcp-session-id");
+      const text = await response.text();
+      if (!("id" in message)) return undefined;
+      assert.equal(response.status, 200, `${message.method}: HTTP ${response.status} ${text}`);
+      // JSON, or an SSE stream whose last data line is the response.
+      const body = (response.headers.get("content-type") ?? "").includes("text/event-stream")
+        ? text.split("\n").filter((line) => line.startsWith("data:")).map((line) => line.slice(5)).pop()
+        : text;
+      return JSON.parse(body);
+    };
+    // The client asks for the newest revision and declares capabilities of its own, in
+    // its own member order; the server speaks 2025-06-18 at most.
+    const capabilities = { elicitation: { form: {} }, "x-vendor": { b: 1, a: 2 } };
+    const init = await post({ jsonrpc: "2.0", id: 1, method: "initialize",
+      params: { protocolVersion: "2025-11-25", capabilities, clientInfo: { name: "e2e-raw", version: "1" } } });
+    assert.ok(init.result, `initialize answered: ${JSON.stringify(init)}`);
+    assert.equal(init.result.protocolVersion, "2025-06-18", "the server's own choice reaches the client");
+    assert.equal(init.result.serverInfo?.name, "fake-mcp-server", "the server's own serverInfo");
+    version = init.result.protocolVersion;
+    await post({ jsonrpc: "2.0", method: "notifications/initialized" });
+    const state = await post({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "state", arguments: {} } });
+    const seen = state.result?.structuredContent;
+    assert.ok(seen, `the state tool answered: ${JSON.stringify(state)}`);
+    assert.equal(seen.protocolVersion, "2025-06-18", "the server negotiated what the client was told");
+    assert.equal(JSON.stringify(seen.clientCapabilities), JSON.stringify(capabilities),
+      "the server saw the client's capabilities, unchanged, through both nodes");
+    await fetch(endpoint, { method: "DELETE", headers: { "mcp-session-id": sessionId, "mcp-protocol-version": version } });
   }));
 
   it("two clients at once get only their own replies", { timeout: 120000 }, logged(async () => {

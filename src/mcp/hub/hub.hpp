@@ -337,7 +337,13 @@ class session {
   task<json> get_prompt(const json& request, active_request& state);
   task<json> complete(const json& request, active_request& state);
   task<json> set_log_level(const json& request);
-  json initialize_result(const json& params);
+  // initialize (session.cpp): the client's hello recorded; the answer is the gateway's,
+  // a shared server's (single-server endpoint), or that of the session's own upstream,
+  // acquired at once with the client's hello (single-server endpoint of a server with a
+  // source): then the version and capabilities are negotiated end to end.
+  task<json> initialize(const json& request, active_request& state);
+  void record_hello(const json& params);
+  json initialize_result(const upstream* own);
   task<void> wait_until_started(upstream& up);
   std::optional<std::pair<upstream*, std::string>> route_uri(std::string_view uri) const;
   std::optional<std::pair<upstream*, std::string>> route_prompt(std::string_view name) const;
@@ -358,6 +364,9 @@ class session {
   bool initialized_ = false;
   bool closed_ = false;
   json client_capabilities_ = json::object();
+  // What the client said in initialize, for its own upstreams' initialize (empty until
+  // then: a session that never initialized gets p2pmcp's defaults).
+  server::client_hello hello_;
   std::map<std::string, active_request*> active_;  // by the client's id (dumped)
   std::uint64_t request_serial_ = 0;
   std::map<std::int64_t, server_request> server_requests_;  // by the id we gave the client

@@ -23,7 +23,7 @@ using namespace detail;
 rpc_result<hub::lease_record*> hub::acquire(session& s, const entry& e) {
   if (stopping_) return rpc_error(codes::connection_closed, "the p2pmcp node is stopping");
   const std::string who = s.label().empty() ? std::string("a client session") : s.label();
-  auto lease = e.source->acquire(who);
+  auto lease = e.source->acquire(who, s.hello_);
   if (!lease) {
     log::info(component, "{}: no session of its own with MCP server '{}': {}", who, e.prefix, lease.error().message);
     return lease.error();

@@ -141,25 +141,31 @@ void session::handle_other(const json& message, jsonrpc::message_kind kind) {
   // initialized, progress of our requests (none), others: nothing to do
 }
 
-json session::initialize_result(const json& params) {
-  const auto& versions = hub_.options_.protocol_versions;
-  std::string version = versions.front();
-  if (const json* asked = string_member(params, "protocolVersion")) {
-    if (std::find(versions.begin(), versions.end(), asked->get<std::string>()) != versions.end())
-      version = asked->get<std::string>();
-  }
+void session::record_hello(const json& params) {
+  if (const json* asked = string_member(params, "protocolVersion")) hello_.protocol_version = asked->get<std::string>();
   if (params.is_object() && params.contains("capabilities") && params["capabilities"].is_object())
     client_capabilities_ = params["capabilities"];
+  hello_.capabilities = client_capabilities_;
+}
+
+json session::initialize_result(const upstream* own) {
   json result = json::object();
-  result["protocolVersion"] = version;
-  if (options_.only) {
-    json capabilities = options_.only->server_capabilities();
+  if (own) {
+    // The session's own upstream negotiated with the client's hello: the server's answer.
+    result["protocolVersion"] = own->protocol_version();
+  } else {
+    const auto& versions = hub_.options_.protocol_versions;
+    const bool known = std::find(versions.begin(), versions.end(), hello_.protocol_version) != versions.end();
+    result["protocolVersion"] = known ? hello_.protocol_version : versions.front();
+  }
+  if (const upstream* server = own ? own : options_.only) {
+    json capabilities = server->server_capabilities();
     if (!capabilities.is_object()) capabilities = json::object();
     // We send tools/list_changed ourselves whenever the cached list changes.
     capabilities["tools"]["listChanged"] = true;
     result["capabilities"] = std::move(capabilities);
-    result["serverInfo"] = options_.only->server_info();
-    if (!options_.only->instructions().empty()) result["instructions"] = options_.only->instructions();
+    result["serverInfo"] = server->server_info();
+    if (!server->instructions().empty()) result["instructions"] = server->instructions();
   } else {
     result["capabilities"] = gateway_capabilities();
     result["serverInfo"] = hub_.options_.server_info;
@@ -169,17 +175,46 @@ json session::initialize_result(const json& params) {
   return result;
 }
 
+task<json> session::initialize(const json& request, active_request& state) {
+  json params = request.contains("params") ? request["params"] : json::object();
+  record_hello(params);
+  if (!options_.only) co_return jsonrpc::make_result_response(state.id, initialize_result(nullptr));
+  const hub::entry* e = hub_.find(*options_.only);
+  if (!e || !e->source) {
+    // A shared server (or a built-in) negotiated once with p2pmcp's own hello. A peer
+    // that connects while the hosted server is still starting must get its real
+    // capabilities (resources, prompts ...), not the empty ones of a server not yet up.
+    co_await wait_until_started(*options_.only);
+    co_return jsonrpc::make_result_response(state.id, initialize_result(nullptr));
+  }
+  // A single-server endpoint whose server gives each session its own upstream: acquired
+  // now with the client's hello, so that the client gets the server's own answer (its
+  // protocol version for this client, capabilities, serverInfo, instructions).
+  auto to = co_await pick(*options_.only, false);
+  if (!to) co_return error_response(state.id, to.error());
+  upstream& own = *to->up;
+  co_await wait_until_started(own);
+  if (!own.available()) {
+    std::string reason = own.unavailable_reason();
+    const bool still_starting = reason.empty();
+    if (still_starting)
+      reason = "MCP server '" + own.name() + "' did not start within " +
+               std::to_string(std::chrono::duration_cast<std::chrono::seconds>(hub_.options_.initialize_wait).count()) +
+               " s";
+    // Its process or stream is given up: the client's next initialize starts afresh.
+    if (auto it = leases_.find(options_.only); it != leases_.end()) hub_.retire(*it->second, reason);
+    co_return jsonrpc::make_error_response(state.id, still_starting ? codes::request_timeout : codes::connection_closed,
+                                           reason);
+  }
+  co_return jsonrpc::make_result_response(state.id, initialize_result(&own));
+}
+
 task<json> session::answer(const json& request, active_request& state) {
   const std::string method = request["method"].get<std::string>();
   json params = request.contains("params") ? request["params"] : json::object();
   if (options_.refuse) co_return error_response(state.id, *options_.refuse);
 
-  if (method == "initialize") {
-    // A peer that connects while the hosted server is still starting must get its real
-    // capabilities (resources, prompts ...), not the empty ones of a server not yet up.
-    if (options_.only) co_await wait_until_started(*options_.only);
-    co_return jsonrpc::make_result_response(state.id, initialize_result(params));
-  }
+  if (method == "initialize") co_return co_await initialize(request, state);
   if (method == "ping") co_return jsonrpc::make_result_response(state.id, json::object());
 
   if (method == "tools/list") {

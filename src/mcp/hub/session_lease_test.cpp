@@ -55,8 +55,10 @@ class fake_source final : public server::upstream_source {
     fake_upstream& up_;
   };
 
-  rpc_result<std::unique_ptr<server::upstream_lease>> acquire(const std::string& who) override {
+  rpc_result<std::unique_ptr<server::upstream_lease>> acquire(const std::string& who,
+                                                              const server::client_hello& hello) override {
     asked_by.push_back(who);
+    hellos.push_back(hello);
     if (fail_next || (cap > 0 && leased() >= cap)) {
       fail_next = false;
       return rpc_error(codes::too_many_requests,
@@ -80,6 +82,7 @@ class fake_source final : public server::upstream_source {
   std::size_t cap = 0;  // > 0: acquire fails while this many leases are out
   std::vector<std::unique_ptr<fake_upstream>> upstreams;
   std::vector<std::string> asked_by;
+  std::vector<server::client_hello> hellos;
   std::size_t acquired = 0;
   std::size_t destroyed = 0;
 
@@ -546,15 +549,14 @@ TEST(session_lease, each_peer_stream_to_a_server_with_a_source_gets_its_own_upst
     o2.label = "peer B";
     auto s1 = h.open_session(c1, o1);
     auto s2 = h.open_session(c2, o2);
-    // initialize and tools/list come from the shared upstream: no lease yet.
+    // initialize acquires each session's own upstream at once (with the client's hello);
+    // tools/list is the shared upstream's cached list.
     CALL(init1, *s1, 1, "initialize", R"({"protocolVersion": "2025-06-18", "capabilities": {"elicitation": {}}})");
     CALL(init2, *s2, 1, "initialize", R"({"protocolVersion": "2025-06-18", "capabilities": {"elicitation": {}}})");
     EXPECT_EQ(init1["result"]["serverInfo"]["name"], "fake");
+    EXPECT_EQ(source.acquired, 2u);
     CALL(listed, *s1, 2, "tools/list", "{}");
     EXPECT_EQ(listed["result"]["tools"][0]["name"], "echo");
-    CALL(prompts, *s2, 2, "prompts/list", "{}");
-    EXPECT_EQ(source.acquired, 0u);
-    EXPECT_EQ(count_method(shared, "prompts/list"), 1u);
 
     recording_reply r1(ex), r2(ex);
     p2p::task_group calls(ex);
@@ -580,12 +582,98 @@ TEST(session_lease, each_peer_stream_to_a_server_with_a_source_gets_its_own_upst
     CALL(prompts1, *s1, 5, "prompts/list", "{}");
     EXPECT_EQ(prompts1["result"]["content"][0]["text"], "prompts/list at everything#1");
     EXPECT_EQ(source.acquired, 2u);
+    EXPECT_EQ(count_method(shared, "prompts/list"), 0u);
     EXPECT_TRUE(c1.posted.empty());
     EXPECT_TRUE(c2.posted.empty());
     s1.reset();
     s2.reset();
     co_await h.remove_upstream(shared);
     EXPECT_EQ(source.destroyed, 2u);
+  });
+}
+
+TEST(session_lease, a_single_server_session_negotiates_with_its_own_upstream_at_initialize) {
+  with_hub([](asio::any_io_executor ex, hub& h) -> task<void> {
+    fake_upstream shared(ex, "everything");
+    shared.set_negotiated("2025-11-25", J(R"({"name": "shared one", "version": "1"})"));
+    fake_source source(ex, "everything");
+    // The server answers the version it speaks, with its own serverInfo and instructions.
+    source.setup = [&](fake_upstream& up) {
+      up.set_negotiated("2025-03-26", J(R"({"name": "everything-server", "version": "2.0"})"), "read me");
+      up.capabilities_ = J(R"({"prompts": {}, "logging": {}})");
+    };
+    h.add_upstream(shared, "local_everything", false, &source);
+    recording_client c(ex);
+    session_options o;
+    o.only = &shared;
+    o.label = "gateway session 1";
+    auto s = h.open_session(c, o);
+    CALL(init, *s, 1, "initialize",
+         R"({"protocolVersion": "2025-06-18", "capabilities": {"elicitation": {"form": {}}, "x-vendor": {"b": 1, "a": 2}}})");
+    EXPECT_EQ(source.acquired, 1u);
+    // The client's hello reached the source unchanged ...
+    EXPECT_EQ(source.hellos.size(), 1u);
+    if (source.hellos.size() == 1) {
+      EXPECT_EQ(source.hellos[0].protocol_version, "2025-06-18");
+      EXPECT_EQ(source.hellos[0].capabilities.dump(), R"({"elicitation":{"form":{}},"x-vendor":{"b":1,"a":2}})");
+    }
+    // ... and the client got its own upstream's answer, not the shared one's.
+    EXPECT_EQ(init["result"]["protocolVersion"], "2025-03-26");
+    EXPECT_EQ(init["result"]["serverInfo"]["name"], "everything-server");
+    EXPECT_EQ(init["result"]["instructions"], "read me");
+    EXPECT_TRUE(init["result"]["capabilities"].contains("logging"));
+    EXPECT_TRUE(init["result"]["capabilities"]["tools"]["listChanged"].get<bool>());
+    EXPECT_TRUE(s->initialized());
+    s.reset();
+    co_await h.remove_upstream(shared);
+    EXPECT_EQ(source.destroyed, 1u);
+  });
+}
+
+TEST(session_lease, an_own_upstream_that_cannot_start_fails_initialize_and_is_given_up) {
+  with_hub([](asio::any_io_executor ex, hub& h) -> task<void> {
+    fake_upstream shared(ex, "everything");
+    fake_source source(ex, "everything");
+    source.setup = [&](fake_upstream& up) { up.set_available(false); };  // "peer gone"
+    h.add_upstream(shared, "local_everything", false, &source);
+    recording_client c(ex);
+    session_options o;
+    o.only = &shared;
+    auto s = h.open_session(c, o);
+    CALL(init, *s, 1, "initialize", R"({"protocolVersion": "2025-06-18", "capabilities": {}})");
+    EXPECT_EQ(init["error"]["code"], codes::connection_closed);
+    EXPECT_EQ(init["error"]["message"], "peer gone");
+    EXPECT_FALSE(s->initialized());
+    co_await source.wait_destroyed(1);
+    // Trying again starts afresh.
+    source.setup = nullptr;
+    CALL(again, *s, 2, "initialize", R"({"protocolVersion": "2025-06-18", "capabilities": {}})");
+    EXPECT_EQ(again["result"]["protocolVersion"], "2025-06-18");
+    EXPECT_EQ(source.acquired, 2u);
+    s.reset();
+    co_await h.remove_upstream(shared);
+  });
+}
+
+TEST(session_lease, an_aggregated_session_gives_its_own_upstreams_the_clients_hello) {
+  with_hub([](asio::any_io_executor ex, hub& h) -> task<void> {
+    fake_upstream shared(ex, "everything");
+    shared.set_tools({tool("echo")});
+    fake_source source(ex, "everything");
+    h.add_upstream(shared, "local_everything", false, &source);
+    recording_client c(ex);
+    auto s = h.open_session(c, session_options{});
+    CALL(init, *s, 1, "initialize", R"({"protocolVersion": "2025-03-26", "capabilities": {"sampling": {}}})");
+    EXPECT_EQ(init["result"]["protocolVersion"], "2025-03-26");
+    EXPECT_EQ(source.acquired, 0u);  // the gateway answers for itself
+    CALL(called, *s, 2, "tools/call", R"({"name": "local_everything_echo"})");
+    EXPECT_EQ(source.acquired, 1u);
+    if (source.hellos.size() == 1) {
+      EXPECT_EQ(source.hellos[0].protocol_version, "2025-03-26");
+      EXPECT_EQ(source.hellos[0].capabilities, J(R"({"sampling": {}})"));
+    }
+    s.reset();
+    co_await h.remove_upstream(shared);
   });
 }
 

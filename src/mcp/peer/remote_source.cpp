@@ -48,6 +48,7 @@ remote_source::remote_source(asio::any_io_executor executor, std::string name, s
       wakeup_(executor),
       tasks_(executor) {
   server_options_.quiet_lifecycle = true;
+  server_options_.await_hello = true;  // acquire() gives it the client's
   wakeup_.expires_at(asio::steady_timer::time_point::max());
 }
 
@@ -59,7 +60,8 @@ void remote_source::stop() noexcept {
   wakeup_.cancel();
 }
 
-rpc_result<std::unique_ptr<upstream_lease>> remote_source::acquire(const std::string& who) {
+rpc_result<std::unique_ptr<upstream_lease>> remote_source::acquire(const std::string& who,
+                                                                   const mcp::server::client_hello& hello) {
   if (stopping_) return rpc_error(codes::connection_closed, subject() + " is stopped");
   if (leased_ >= options_.max_sessions) {
     std::string sentence = subject() + " already has " + std::to_string(leased_) +
@@ -70,6 +72,7 @@ rpc_result<std::unique_ptr<upstream_lease>> remote_source::acquire(const std::st
   }
   auto made = std::make_unique<entry>();
   made->server = std::make_unique<remote_server>(executor_, name_, label_, open_, server_options_);
+  made->server->hello(hello);
   made->who = who;
   entry& e = *made;
   entries_.push_back(std::move(made));

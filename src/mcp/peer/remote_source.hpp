@@ -4,7 +4,9 @@
 //
 // acquire() makes a new remote_server (remote_server.hpp) with the name, label, opener
 // and options of the node's shared one for that server, and runs it in the source's
-// task group: its own libp2p stream, its own initialize. A request made while it
+// task group: its own libp2p stream, its own initialize, which carries the client's
+// hello (its protocol version and capabilities; the peer passes them on to the session
+// it serves the stream with, so they are negotiated end to end). A request made while it
 // connects waits, as with any remote_server. Destroying the lease stops it (the stream
 // is closed after what is queued, then reset after close_grace); the source destroys it
 // once its run() returned. If its stream breaks, that remote_server reconnects on its
@@ -58,7 +60,8 @@ class remote_source final : public mcp::server::upstream_source {
   void retry_now() noexcept;
 
   // Errors: -32010 at the cap, -32000 when stopped.
-  mcp::server::rpc_result<std::unique_ptr<mcp::server::upstream_lease>> acquire(const std::string& who) override;
+  mcp::server::rpc_result<std::unique_ptr<mcp::server::upstream_lease>> acquire(
+      const std::string& who, const mcp::server::client_hello& hello) override;
   std::size_t leased() const noexcept override { return leased_; }
   // remote_servers whose run() has not returned (leased and stopping).
   std::size_t running() const noexcept { return running_; }

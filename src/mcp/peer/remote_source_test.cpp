@@ -132,8 +132,8 @@ mcp::server::rpc_upstream& upstream_of(mcp::server::upstream_lease& lease) {
 
 TEST(mcp_remote_source, each_session_gets_a_stream_of_its_own) {
   with_source({}, [](remote_source& source, fake_peer& peer) -> task<void> {
-    auto first = source.acquire("gateway session 1");
-    auto second = source.acquire("gateway session 2");
+    auto first = source.acquire("gateway session 1", {});
+    auto second = source.acquire("gateway session 2", {});
     EXPECT_TRUE(first && second);
     if (!first || !second) co_return;
     EXPECT_EQ(source.leased(), 2u);
@@ -153,7 +153,7 @@ TEST(mcp_remote_source, each_session_gets_a_stream_of_its_own) {
 
 TEST(mcp_remote_source, ending_a_session_closes_its_stream) {
   with_source({}, [](remote_source& source, fake_peer& peer) -> task<void> {
-    auto lease = source.acquire("gateway session 1");
+    auto lease = source.acquire("gateway session 1", {});
     EXPECT_TRUE(lease);
     if (!lease) co_return;
     auto& up = upstream_of(**lease);
@@ -170,10 +170,10 @@ TEST(mcp_remote_source, refuses_past_the_cap_with_a_sentence) {
   remote_source_options options;
   options.max_sessions = 2;
   with_source(options, [](remote_source& source, fake_peer&) -> task<void> {
-    auto first = source.acquire("gateway session 1");
-    auto second = source.acquire("gateway session 2");
+    auto first = source.acquire("gateway session 1", {});
+    auto second = source.acquire("gateway session 2", {});
     EXPECT_TRUE(first && second);
-    auto third = source.acquire("gateway session 3");
+    auto third = source.acquire("gateway session 3", {});
     EXPECT_FALSE(third);
     if (!third) {
       EXPECT_EQ(third.error().code, codes::too_many_requests);
@@ -182,7 +182,7 @@ TEST(mcp_remote_source, refuses_past_the_cap_with_a_sentence) {
                 "its own, which is the cap per server of a peer: close a session and try again");
     }
     first = mcp::server::rpc_error(codes::connection_closed, "session closed");
-    auto fourth = source.acquire("gateway session 4");
+    auto fourth = source.acquire("gateway session 4", {});
     EXPECT_TRUE(fourth);
     co_return;
   });
@@ -194,7 +194,7 @@ TEST(mcp_remote_source, stopping_the_source_stops_leased_streams_too) {
     remote_source source(executor, "files", "peer k3Xq9a", peer.opener(), fast_options());
     p2p::task_group tasks(executor);
     tasks.spawn(source.run(), "remote_source.run");
-    auto lease = source.acquire("gateway session 1");
+    auto lease = source.acquire("gateway session 1", {});
     EXPECT_TRUE(lease);
     if (!lease) co_return;
     auto& up = upstream_of(**lease);
@@ -203,7 +203,7 @@ TEST(mcp_remote_source, stopping_the_source_stops_leased_streams_too) {
     co_await tasks.wait();
     EXPECT_EQ(source.running(), 0u);
     EXPECT_EQ(up.state(), server_state::stopped);
-    auto late = source.acquire("gateway session 2");
+    auto late = source.acquire("gateway session 2", {});
     EXPECT_FALSE(late);
     if (!late) {
       EXPECT_EQ(late.error().message, "server 'files' on peer k3Xq9a is stopped");

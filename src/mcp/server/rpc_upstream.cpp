@@ -501,11 +501,27 @@ void rpc_upstream::enqueue(json message) {
 // ---------------------------------------------------------------------------------
 // Lifecycle and tools
 
+void rpc_upstream::hello(client_hello hello) {
+  hello_ = std::move(hello);
+  lifecycle_wakeup_.notify();
+}
+
 task<void> rpc_upstream::lifecycle() {
   const std::string& who = subject_;
-  json params = {{"protocolVersion", options_.protocol_versions.front()},
-                 {"capabilities", options_.capabilities},
-                 {"clientInfo", options_.client_info}};
+  while (options_.await_hello && !hello_ && !session_over_) {
+    awaiting_hello_ = true;
+    co_await lifecycle_wakeup_.wait();
+  }
+  awaiting_hello_ = false;
+  if (session_over_) co_return;
+  const auto& versions = options_.protocol_versions;
+  std::string asked = versions.front();
+  if (hello_ && std::find(versions.begin(), versions.end(), hello_->protocol_version) != versions.end())
+    asked = hello_->protocol_version;
+  json params = json::object();
+  params["protocolVersion"] = asked;
+  params["capabilities"] = hello_ ? hello_->capabilities : options_.capabilities;
+  params["clientInfo"] = options_.client_info;
   auto answer = co_await call("initialize", std::move(params), options_.initialize_timeout);
   if (session_over_) co_return;
   if (!answer) {
@@ -521,7 +537,6 @@ task<void> rpc_upstream::lifecycle() {
     fatal(who + " answered initialize without a protocolVersion");
     co_return;
   }
-  const auto& versions = options_.protocol_versions;
   const std::string& chosen = version->get_ref<const std::string&>();
   if (std::find(versions.begin(), versions.end(), chosen) == versions.end()) {
     std::string supported;

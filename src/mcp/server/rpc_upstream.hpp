@@ -108,6 +108,10 @@ struct rpc_upstream_options {
   // many: the routine lifecycle lines (started, ready, tools offered, stopped) are
   // logged at debug level instead of info. Failures are logged as always.
   bool quiet_lifecycle = false;
+  // One client session's own upstream, possibly started before its client is known (a
+  // warm process): initialize waits for hello(), so that it carries that client's
+  // protocol version and capabilities (upstream_source.hpp).
+  bool await_hello = false;
 };
 
 // `ping` requests from the server are answered here and never queued.
@@ -141,6 +145,14 @@ class rpc_upstream : public upstream {
   // Completes when the state is `wanted`, or it is stopped. False if it stopped instead
   // (or `wanted` was not reached before the calling coroutine was cancelled).
   task<bool> wait_for_state(server_state wanted);
+
+  // The client this upstream serves alone: its initialize asks for hello.protocol_version
+  // when it is one of options.protocol_versions (else the first of them) and declares
+  // hello.capabilities instead of options.capabilities. Kept for later sessions (a
+  // restart). With options.await_hello, initialize waits for this call.
+  void hello(client_hello hello);
+  // Started and waiting for hello() (options.await_hello): a warm process.
+  bool awaiting_hello() const noexcept { return awaiting_hello_; }
 
   // Negotiated in the current (or last) session.
   const std::string& protocol_version() const noexcept override { return protocol_version_; }
@@ -297,6 +309,9 @@ class rpc_upstream : public upstream {
   std::optional<time_point> ready_since_;
   bool tools_dirty_ = false;
   std::size_t noise_lines_ = 0;  // non-JSON-RPC lines logged in this session
+
+  std::optional<client_hello> hello_;
+  bool awaiting_hello_ = false;
 
   std::string protocol_version_;
   json server_info_ = json::object();

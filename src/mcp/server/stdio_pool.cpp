@@ -19,9 +19,11 @@ namespace {
 
 time_point now() { return std::chrono::steady_clock::now(); }
 
-// Which warm child a session gets: a ready one before one still starting, and either
-// before one waiting to restart (its start failed; a request would fail at once).
+// Which warm child a session gets: one started and waiting for its client's hello
+// before one still starting, and either before one waiting to restart (its start
+// failed; a request would fail at once).
 int readiness(const stdio_server& server) {
+  if (server.awaiting_hello()) return 0;
   switch (server.state()) {
     case server_state::ready: return 0;
     case server_state::starting: return 1;
@@ -55,6 +57,8 @@ class stdio_pool::lease final : public upstream_lease {
 stdio_pool::stdio_pool(asio::any_io_executor executor, server_spec spec, stdio_pool_options options)
     : executor_(executor), spec_(std::move(spec)), options_(std::move(options)), timer_(executor), tasks_(executor) {
   options_.server.quiet_lifecycle = true;
+  // Warm children start ahead of their client: initialize waits for its hello.
+  options_.server.await_hello = true;
 }
 
 // Children whose run() returned are destroyed with the list; run() must have returned.
@@ -67,7 +71,7 @@ std::size_t stdio_pool::warm() const noexcept {
 
 std::size_t stdio_pool::warm_ready() const noexcept {
   return static_cast<std::size_t>(std::count_if(children_.begin(), children_.end(), [this](const auto& c) {
-    return is_warm(*c) && c->server->available();
+    return is_warm(*c) && (c->server->awaiting_hello() || c->server->available());
   }));
 }
 
@@ -78,7 +82,7 @@ void stdio_pool::stop() noexcept {
   wake();
 }
 
-rpc_result<std::unique_ptr<upstream_lease>> stdio_pool::acquire(const std::string& who) {
+rpc_result<std::unique_ptr<upstream_lease>> stdio_pool::acquire(const std::string& who, const client_hello& hello) {
   const std::string subject = "MCP server '" + spec_.name + "'";
   if (stopping_) return rpc_error(codes::connection_closed, subject + " is stopped");
   if (spec_.disabled) return rpc_error(codes::connection_closed, subject + " is disabled in the config");
@@ -103,6 +107,7 @@ rpc_result<std::unique_ptr<upstream_lease>> stdio_pool::acquire(const std::strin
     chosen = &start_child();
     log::debug("mcp/" + spec_.name, "{} gets a process of its own: starting one now", who);
   }
+  chosen->server->hello(hello);
   chosen->leased = true;
   chosen->who = who;
   ++leased_;

@@ -4,8 +4,10 @@
 // to the one client whose child it is). A server declared `"shared": true` has no pool.
 //
 // acquire() hands out a child of its own to each client session:
-//   - a warm one when there is one (already started, usually ready), else one started
-//     now (a request made while it starts waits, as stdio_server's do);
+//   - a warm one when there is one (its process started and waiting for the client's
+//     hello: initialize carries the client's protocol version and capabilities, so a
+//     warm child saves the process start, not the round trip of initialize), else one
+//     started now (a request made while it starts waits, as stdio_server's do);
 //   - then the pool starts another in the background, so that spec.warm_sessions
 //     (default 1) are kept ready for the next session;
 //   - past spec.max_sessions (default 16) children leased at once, it fails at once with
@@ -76,7 +78,7 @@ class stdio_pool final : public upstream_source {
 
   // See the header comment. Errors: -32010 at the cap; -32000 when the pool is stopped
   // or the server disabled.
-  rpc_result<std::unique_ptr<upstream_lease>> acquire(const std::string& who) override;
+  rpc_result<std::unique_ptr<upstream_lease>> acquire(const std::string& who, const client_hello& hello) override;
   std::size_t leased() const noexcept override { return leased_; }
   // Children started and not leased (ready or starting), and those of them that are ready.
   std::size_t warm() const noexcept;

@@ -86,8 +86,8 @@ stdio_server& server_of(upstream_lease& lease) { return dynamic_cast<stdio_serve
 
 TEST(mcp_stdio_pool, each_session_gets_a_process_of_its_own) {
   with_pool(fake(), fast_options(), [](stdio_pool& pool) -> task<void> {
-    auto first = pool.acquire("session 1");
-    auto second = pool.acquire("session 2");
+    auto first = pool.acquire("session 1", {});
+    auto second = pool.acquire("session 2", {});
     EXPECT_TRUE(first && second);
     if (!first || !second) co_return;
     EXPECT_EQ(pool.leased(), 2u);
@@ -106,29 +106,51 @@ TEST(mcp_stdio_pool, each_session_gets_a_process_of_its_own) {
   });
 }
 
-TEST(mcp_stdio_pool, a_warm_process_is_ready_when_a_session_takes_it) {
+TEST(mcp_stdio_pool, a_warm_process_initializes_with_the_hello_of_the_session_that_takes_it) {
   with_pool(fake(16, 1), fast_options(), [](stdio_pool& pool) -> task<void> {
-    // run() fills the pool: one process started ahead of need.
+    // run() fills the pool: one process started ahead of need, waiting for its client.
     EXPECT_TRUE(co_await eventually([&] { return pool.warm_ready() == 1; }));
     EXPECT_EQ(pool.children(), 1u);
-    auto lease = pool.acquire("session 1");
+    client_hello hello;
+    hello.protocol_version = "2025-06-18";
+    hello.capabilities = json::parse(R"({"elicitation": {"form": {}}, "x-vendor": {"b": 1, "a": 2}})");
+    auto lease = pool.acquire("session 1", hello);
     EXPECT_TRUE(lease);
     if (!lease) co_return;
-    // Ready at once, no waiting for a start and initialize.
-    EXPECT_TRUE((*lease)->get().available());
+    stdio_server& server = server_of(**lease);
+    const auto pid = server.pid();
+    EXPECT_TRUE(pid.has_value());
     // The pool refills in the background: another one is starting already.
     EXPECT_EQ(pool.warm(), 1u);
     EXPECT_EQ(pool.children(), 2u);
+    EXPECT_TRUE(co_await server.wait_for_state(server_state::ready));
+    EXPECT_EQ(server.pid(), pid);  // the warm process, not a new one
+    // The server negotiated with the client's version and saw its capabilities as sent.
+    EXPECT_EQ(server.protocol_version(), "2025-06-18");
+    auto state = co_await call_tool(server, "state");
+    EXPECT_TRUE(state);
+    if (state) {
+      const json& seen = (*state)["structuredContent"];
+      EXPECT_EQ(seen["protocolVersion"], "2025-06-18");
+      EXPECT_EQ(seen["clientCapabilities"].dump(), R"({"elicitation":{"form":{}},"x-vendor":{"b":1,"a":2}})");
+      EXPECT_EQ(seen["clientInfo"]["name"], "p2pmcp");
+    }
+    // A version p2pmcp does not speak: the server is asked for our newest.
     EXPECT_TRUE(co_await eventually([&] { return pool.warm_ready() == 1; }));
-    auto next = pool.acquire("session 2");
-    EXPECT_TRUE(next && (*next)->get().available());
+    client_hello odd;
+    odd.protocol_version = "1999-01-01";
+    auto next = pool.acquire("session 2", odd);
+    EXPECT_TRUE(next);
+    if (!next) co_return;
+    EXPECT_TRUE(co_await server_of(**next).wait_for_state(server_state::ready));
+    EXPECT_EQ(server_of(**next).protocol_version(), "2025-11-25");
   });
 }
 
 TEST(mcp_stdio_pool, without_warm_processes_a_session_waits_for_its_start) {
   with_pool(fake(16, 0), fast_options(), [](stdio_pool& pool) -> task<void> {
     EXPECT_EQ(pool.children(), 0u);
-    auto lease = pool.acquire("session 1");
+    auto lease = pool.acquire("session 1", {});
     EXPECT_TRUE(lease);
     if (!lease) co_return;
     EXPECT_EQ(pool.children(), 1u);
@@ -140,10 +162,10 @@ TEST(mcp_stdio_pool, without_warm_processes_a_session_waits_for_its_start) {
 
 TEST(mcp_stdio_pool, refuses_past_the_cap_with_a_sentence) {
   with_pool(fake(2, 0), fast_options(), [](stdio_pool& pool) -> task<void> {
-    auto first = pool.acquire("session 1");
-    auto second = pool.acquire("session 2");
+    auto first = pool.acquire("session 1", {});
+    auto second = pool.acquire("session 2", {});
     EXPECT_TRUE(first && second);
-    auto third = pool.acquire("session 3");
+    auto third = pool.acquire("session 3", {});
     EXPECT_FALSE(third);
     if (!third) {
       EXPECT_EQ(third.error().code, codes::too_many_requests);
@@ -157,7 +179,7 @@ TEST(mcp_stdio_pool, refuses_past_the_cap_with_a_sentence) {
     // A session that ends makes room.
     first = rpc_error(codes::connection_closed, "gone");
     EXPECT_EQ(pool.leased(), 1u);
-    auto again = pool.acquire("session 4");
+    auto again = pool.acquire("session 4", {});
     EXPECT_TRUE(again);
     co_return;
   });
@@ -165,7 +187,7 @@ TEST(mcp_stdio_pool, refuses_past_the_cap_with_a_sentence) {
 
 TEST(mcp_stdio_pool, ending_a_session_stops_its_process) {
   with_pool(fake(16, 0), fast_options(), [](stdio_pool& pool) -> task<void> {
-    auto lease = pool.acquire("session 1");
+    auto lease = pool.acquire("session 1", {});
     EXPECT_TRUE(lease);
     if (!lease) co_return;
     stdio_server& server = server_of(**lease);
@@ -185,7 +207,7 @@ TEST(mcp_stdio_pool, a_process_that_ignores_stdin_close_and_sigterm_is_killed) {
   stdio_pool_options options = fast_options();
   options.server.stop_grace = 50ms;
   with_pool(fake(16, 0, {"--ignore-stdin-eof", "--ignore-sigterm"}), options, [](stdio_pool& pool) -> task<void> {
-    auto lease = pool.acquire("session 1");
+    auto lease = pool.acquire("session 1", {});
     EXPECT_TRUE(lease);
     if (!lease) co_return;
     EXPECT_TRUE(co_await server_of(**lease).wait_for_state(server_state::ready));
@@ -206,7 +228,7 @@ TEST(mcp_stdio_pool, warm_processes_left_unused_are_stopped_and_come_back_on_dem
     EXPECT_TRUE(co_await eventually([&] { return pool.children() == 0; }));
     EXPECT_EQ(pool.warm(), 0u);
     // The next session: a process started for it, and the pool fills up again.
-    auto lease = pool.acquire("session 1");
+    auto lease = pool.acquire("session 1", {});
     EXPECT_TRUE(lease);
     EXPECT_EQ(pool.warm(), 2u);
     EXPECT_EQ(pool.children(), 3u);
@@ -222,7 +244,7 @@ TEST(mcp_stdio_pool, stopping_the_pool_stops_leased_processes_too) {
     stdio_pool pool(executor, fake(16, 1), fast_options());
     p2p::task_group tasks(executor);
     tasks.spawn(pool.run(), "stdio_pool.run");
-    auto lease = pool.acquire("session 1");
+    auto lease = pool.acquire("session 1", {});
     EXPECT_TRUE(lease);
     if (!lease) co_return;
     stdio_server& server = server_of(**lease);
@@ -234,7 +256,7 @@ TEST(mcp_stdio_pool, stopping_the_pool_stops_leased_processes_too) {
     EXPECT_EQ(server.state(), server_state::stopped);
     EXPECT_FALSE(server.available());
     EXPECT_EQ(pool.leased(), 1u);
-    auto late = pool.acquire("session 2");
+    auto late = pool.acquire("session 2", {});
     EXPECT_FALSE(late);
     if (!late) { EXPECT_EQ(late.error().message, "MCP server 'fake' is stopped"); }
     lease = rpc_error(codes::connection_closed, "session closed");
@@ -249,7 +271,7 @@ TEST(mcp_stdio_pool, cancelling_run_kills_the_processes_without_grace) {
     stdio_pool pool(executor, fake(16, 1, {"--ignore-stdin-eof", "--ignore-sigterm"}), options);
     p2p::task_group tasks(executor);
     tasks.spawn(pool.run(), "stdio_pool.run");
-    auto lease = pool.acquire("session 1");
+    auto lease = pool.acquire("session 1", {});
     EXPECT_TRUE(lease);
     if (!lease) co_return;
     EXPECT_TRUE(co_await server_of(**lease).wait_for_state(server_state::ready));
@@ -270,7 +292,7 @@ TEST(mcp_stdio_pool, a_disabled_server_has_no_processes) {
   spec.disabled = true;
   with_pool(spec, fast_options(), [](stdio_pool& pool) -> task<void> {
     EXPECT_EQ(pool.children(), 0u);
-    auto lease = pool.acquire("session 1");
+    auto lease = pool.acquire("session 1", {});
     EXPECT_FALSE(lease);
     if (!lease) { EXPECT_EQ(lease.error().message, "MCP server 'fake' is disabled in the config"); }
     co_return;

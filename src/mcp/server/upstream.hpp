@@ -70,6 +70,15 @@ struct rpc_error {
 template <class T>
 using rpc_result = boost::system::result<T, rpc_error>;
 
+// What one client said about itself in its `initialize` (basic/lifecycle): passed to the
+// upstream that serves that client alone (upstream_source.hpp), which asks the server for
+// the client's protocol version (when we speak it, else our newest) and declares the
+// client's capabilities as its own, so that both are negotiated end to end.
+struct client_hello {
+  std::string protocol_version;          // as the client asked; empty: ours
+  json capabilities = json::object();    // the client's, passed through unchanged
+};
+
 // A message the server sent on its own: a notification (progress, list_changed, logging,
 // cancelled, resources/updated, ...) or a server-to-client request (sampling,
 // elicitation, roots/list).

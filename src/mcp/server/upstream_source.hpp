@@ -36,10 +36,12 @@ class upstream_source {
   virtual ~upstream_source() = default;
   // A fresh upstream for one client session, already starting (a request made while it
   // starts waits, per upstream.hpp). `who` names the session for logs ("gateway session
-  // 3f2a9c", "peer k3Xq9a"). Fails at once with an rpc_error whose message is a sentence
+  // 3f2a9c", "peer k3Xq9a"); `hello` is what its client said in initialize, which the
+  // upstream's own initialize passes on (the version it asks for, the capabilities it
+  // declares), so the server negotiates with the client, not with p2pmcp. Fails at once with an rpc_error whose message is a sentence
   // a user can act on: the per-server cap (codes::too_many_requests, naming the setting
   // to raise), or the server cannot be started.
-  virtual rpc_result<std::unique_ptr<upstream_lease>> acquire(const std::string& who) = 0;
+  virtual rpc_result<std::unique_ptr<upstream_lease>> acquire(const std::string& who, const client_hello& hello) = 0;
   // Client sessions holding a lease now.
   virtual std::size_t leased() const noexcept = 0;
 };
