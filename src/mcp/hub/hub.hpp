@@ -246,8 +246,9 @@ class hub {
   lease_record* lease_of(const upstream& up) const;
   void retire(lease_record& r, const std::string& why);
   // At `e`'s cap: retires the lease of `e` whose session has been idle longest (nothing
-  // in flight, no subscription, no question open) and completes once it was destroyed.
-  // False when every lease of `e` is busy.
+  // in flight, no subscription, no question open) and completes once it was destroyed;
+  // with none idle, waits for one already retired to be destroyed. False when every
+  // lease of `e` is busy and none is ending.
   task<bool> reclaim(const entry& e, const std::string& for_whom);
   task<void> end_lease(lease_record* r);
   bool has_leases_of(const upstream* shared) const;

@@ -118,13 +118,12 @@ task<rpc_result<session::target>> session::pick(upstream& shared, bool list) {
   if (!e || !e->source || list) co_return to;
   if (closed_) co_return rpc_error(codes::connection_closed, "the session is closed");
   auto acquired = hub_.acquire(*this, *e);
-  // At the cap: the session idle longest gives its process up for this one.
-  bool reclaimed = false;
-  if (!acquired && acquired.error().code == codes::too_many_requests) {
-    const std::string who = options_.label.empty() ? std::string("a client session") : options_.label;
-    reclaimed = co_await hub_.reclaim(*e, who);
-  }
-  if (reclaimed) {
+  // At the cap: the session idle longest gives its process up for this one. Sessions
+  // reclaiming at the same time may take the room one of them freed: then try again,
+  // for as long as there is a lease to reclaim or one still ending.
+  const std::string who = options_.label.empty() ? std::string("a client session") : options_.label;
+  while (!acquired && acquired.error().code == codes::too_many_requests) {
+    if (!co_await hub_.reclaim(*e, who)) break;
     e = hub_.find(shared);  // removed while we waited?
     if (!e || !e->source) co_return rpc_error(codes::connection_closed, "the MCP server went away");
     if (closed_) co_return rpc_error(codes::connection_closed, "the session is closed");
@@ -154,7 +153,17 @@ task<bool> hub::reclaim(const entry& e, const std::string& for_whom) {
     if (subscribed || asking) continue;
     if (!oldest || r->last_used < oldest->last_used) oldest = r;
   }
-  if (!oldest) co_return false;
+  if (!oldest) {
+    // None idle; but one given up already (by another session's reclaim, or its own
+    // session closing) still ends, and its room will be free: wait for it.
+    const auto ending = std::find_if(leases_.begin(), leases_.end(), [&](const auto& item) {
+      return item.second->shared == e.up && !item.second->owner;
+    });
+    if (ending == leases_.end()) co_return false;
+    const upstream* key = ending->first;
+    while (leases_.count(key)) co_await lease_ended_.wait();
+    co_return true;
+  }
   const auto idle = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - oldest->last_used);
   log::info(component, "MCP server '{}' is at its cap of sessions: {} gives its own session with it (idle for {} s) to {}",
             e.prefix, oldest->owner->label(), idle.count(), for_whom);

@@ -454,6 +454,51 @@ TEST(session_lease, a_closed_sessions_lease_ends_only_after_its_request_finished
   });
 }
 
+TEST(session_lease, at_the_cap_a_request_waits_for_a_lease_that_is_ending_instead_of_failing) {
+  with_hub([](asio::any_io_executor ex, hub& h) -> task<void> {
+    fake_upstream shared(ex, "everything");
+    shared.set_tools({tool("slow")});
+    fake_source source(ex, "everything");
+    source.cap = 1;
+    p2p::signal proceed(ex);
+    bool go = false, in = false;
+    source.setup = [&](fake_upstream& up) {
+      up.on_request = [&](std::string, json) -> task<rpc_result<json>> {
+        co_await asio::this_coro::throw_if_cancelled(false);
+        in = true;
+        proceed.notify();
+        while (!go) co_await proceed.wait();
+        co_return text_result("done");
+      };
+    };
+    h.add_upstream(shared, "local_everything", false, &source);
+    recording_client client_a(ex), client_b(ex);
+    auto a = h.open_session(client_a, {nullptr, std::nullopt, "session a"});
+    auto b = h.open_session(client_b, {nullptr, std::nullopt, "session b"});
+    recording_reply reply_a(ex), reply_b(ex);
+    p2p::task_group calls(ex);
+    json m = request(1, "tools/call", J(R"({"name": "local_everything_slow"})"));
+    calls.spawn(a->handle(std::move(m), &reply_a), "a's call");
+    while (!in) co_await proceed.wait();
+    // a goes away while its call still runs in its upstream: that lease is ending, not idle.
+    a->close();
+    in = false;
+    json mb = request(1, "tools/call", J(R"({"name": "local_everything_slow"})"));
+    calls.spawn(b->handle(std::move(mb), &reply_b), "b's call");
+    co_await settle(ex);
+    EXPECT_EQ(source.acquired, 1u);  // b waits for the room a's lease frees
+    EXPECT_FALSE(reply_b.response.contains("error")) << reply_b.response.dump();
+    go = true;
+    proceed.notify();
+    co_await calls.wait();
+    EXPECT_EQ(source.acquired, 2u);
+    EXPECT_EQ(reply_b.response["result"]["content"][0]["text"], "done") << reply_b.response.dump();
+    a.reset();
+    b.reset();
+    co_await h.remove_upstream(shared);
+  });
+}
+
 TEST(session_lease, removing_an_upstream_ends_every_lease_of_it_first) {
   with_hub([](asio::any_io_executor ex, hub& h) -> task<void> {
     fake_upstream shared(ex, "everything");
