@@ -215,23 +215,6 @@ double cpu_seconds(int pid) {
   return total;
 }
 
-// The first process whose parent is `parent` (node A's only child is its hosted server).
-int child_of(int parent) {
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
-    const std::string name = entry.path().filename();
-    if (name.empty() || !std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; })) continue;
-    std::ifstream in(entry.path() / "stat");
-    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    const auto close = stat.rfind(')');
-    if (close == std::string::npos) continue;
-    char state = 0;
-    int ppid = 0;
-    if (std::sscanf(stat.c_str() + close + 1, " %c %d", &state, &ppid) == 2 && ppid == parent) return std::stoi(name);
-  }
-  return -1;
-}
-
 // ---- memory ----
 
 // VmRSS of one process in KiB (0 when it is gone).
@@ -274,12 +257,15 @@ rss rss_of(int pid) {
 }
 
 // Who does the work of a call: the benchmark's own process (the MCP clients), node B,
-// node A, and the hosted server (A's child, or the direct baseline's).
+// node A, and the hosted server (all of A's children, or the direct baseline's).
 enum cpu_slot { bench_slot, b_slot, a_slot, server_slot, cpu_slots };
 
 struct process_ids {
-  int a = -1, b = -1, a_server = -1, direct_server = -1;
+  int a = -1, b = -1, direct_server = -1;
 };
+// For the gateway paths: the hosted server's work is done by node A's children (one per
+// client session, the warm ones and the catalogue child), all summed.
+constexpr int children_of_a = -2;
 
 struct cpu_use {
   double seconds[cpu_slots] = {};
@@ -299,7 +285,13 @@ cpu_use cpu_now(const process_ids& ids, int server_pid) {
   u.seconds[bench_slot] = static_cast<double>(self.tv_sec) + static_cast<double>(self.tv_nsec) / 1e9;
   u.seconds[b_slot] = cpu_seconds(ids.b);
   u.seconds[a_slot] = cpu_seconds(ids.a);
-  u.seconds[server_slot] = cpu_seconds(server_pid);
+  if (server_pid == children_of_a) {
+    std::vector<int> children;
+    add_descendants(ids.a, children);
+    for (int pid : children) u.seconds[server_slot] += cpu_seconds(pid);
+  } else {
+    u.seconds[server_slot] = cpu_seconds(server_pid);
+  }
   return u;
 }
 
@@ -603,9 +595,8 @@ task<void> measure(asio::any_io_executor executor, const options& o, mcp::server
     co_await remote.call(lane);
   }
 
-  ids.a_server = child_of(ids.a);
   ids.direct_server = direct.pid().value_or(-1);
-  const int servers[3] = {ids.direct_server, ids.a_server, ids.a_server};
+  const int servers[3] = {ids.direct_server, children_of_a, children_of_a};
   cpu_use* cpu[3] = {&out.direct_cpu, &out.local_cpu, &out.remote_cpu};
 
   std::vector<double> latencies[3];
@@ -624,8 +615,8 @@ task<void> measure(asio::any_io_executor executor, const options& o, mcp::server
   out.remote = summarize(std::move(latencies[2]));
 
   out.direct_c = co_await concurrent(d, o.concurrency, o.seconds, ids, ids.direct_server);
-  out.local_c = co_await concurrent(local, o.concurrency, o.seconds, ids, ids.a_server);
-  out.remote_c = co_await concurrent(remote, o.concurrency, o.seconds, ids, ids.a_server);
+  out.local_c = co_await concurrent(local, o.concurrency, o.seconds, ids, children_of_a);
+  out.remote_c = co_await concurrent(remote, o.concurrency, o.seconds, ids, children_of_a);
 
   // Only the new sessions below: the measuring sessions end first.
   co_await close_clients(a_clients);
@@ -858,7 +849,11 @@ int run_benchmark(const options& o) {
   // identity is created first to learn its peer ID), B trusts A once A runs.
   const std::string peer_b = peer_id_of(o.p2pmcp, home_b);
   {
-    json config = {{"mcpServers", {{std::string(server_name), {{"command", o.server}}}}},
+    // Room for a child per session of both gateways (A's own and B's, over the hop) and
+    // the new sessions timed below: at the default cap (16) the sessions of the two
+    // gateways would take each other's children in turn, which measures process starts.
+    json server = {{"command", o.server}, {"maxSessions", 2 * o.concurrency + 8}};
+    json config = {{"mcpServers", {{std::string(server_name), server}}},
                    {"p2pmcp", {{"trust", json::array({peer_b})}}}};
     std::ofstream(home_a / "config.json") << config.dump(2) << "\n";
   }
