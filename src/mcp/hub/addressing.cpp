@@ -60,6 +60,22 @@ void session::rewrite_content(json& content, const upstream& up) const {
   }
 }
 
+void session::rewrite_messages(json& messages, const upstream& up) const {
+  if (options_.only || !messages.is_array()) return;
+  for (auto& m : messages) {
+    if (!m.is_object() || !m.contains("content")) continue;
+    json& content = m["content"];
+    if (content.is_array()) {  // sampling messages may hold several blocks
+      rewrite_content(content, up);
+      continue;
+    }
+    json wrapped = json::array();
+    wrapped.push_back(std::move(content));
+    rewrite_content(wrapped, up);
+    content = std::move(wrapped[0]);
+  }
+}
+
 task<json> session::read_resource(std::string method, const json& request, active_request& state) {
   json params = request.contains("params") ? request["params"] : json::object();
   const json* uri = string_member(params, "uri");
@@ -107,15 +123,8 @@ task<json> session::get_prompt(const json& request, active_request& state) {
   auto to = co_await pick(*target, false);
   if (!to) co_return error_response(state.id, to.error());
   json response = co_await forward(std::move(*to), "prompts/get", std::move(params), state);
-  if (response.contains("result") && response["result"].is_object() && response["result"].contains("messages")) {
-    for (auto& m : response["result"]["messages"]) {
-      if (!m.is_object() || !m.contains("content")) continue;
-      json wrapped = json::array();
-      wrapped.push_back(std::move(m["content"]));
-      rewrite_content(wrapped, *target);
-      m["content"] = std::move(wrapped[0]);
-    }
-  }
+  if (response.contains("result") && response["result"].is_object() && response["result"].contains("messages"))
+    rewrite_messages(response["result"]["messages"], *target);
   co_return response;
 }
 

@@ -349,6 +349,8 @@ class session {
   std::optional<std::pair<upstream*, std::string>> route_uri(std::string_view uri) const;
   std::optional<std::pair<upstream*, std::string>> route_prompt(std::string_view name) const;
   void rewrite_content(json& content, const upstream& up) const;
+  // The content of each message (prompts/get results, sampling/createMessage requests).
+  void rewrite_messages(json& messages, const upstream& up) const;
   void handle_other(const json& message, jsonrpc::message_kind kind);
   void handle_response(const json& message);
   void handle_cancelled(const json& message);

@@ -198,7 +198,10 @@ void session::handle_response(const json& message) {
   server_request pending = std::move(it->second);
   server_requests_.erase(it);
   if (message.contains("result")) {
-    pending.from->respond(pending.message, message["result"]);
+    json result = message["result"];
+    // What the client answers may hold URIs it got from the gateway (sampling content).
+    if (!options_.only) unwrap_uris(result, std::string(uri_scheme) + prefix_of(*pending.from) + "/");
+    pending.from->respond(pending.message, std::move(result));
   } else {
     const json& error = message["error"];
     pending.from->respond_error(pending.message, error.value("code", codes::internal_error),
@@ -224,6 +227,9 @@ void session::deliver_server_request(upstream& from, server_message message, act
   const std::int64_t id = next_server_request_id_++;
   json request = message.message;
   request["id"] = id;
+  // Resource URIs in what the server asks (sampling messages) as the client knows them.
+  if (request.contains("params") && request["params"].is_object() && request["params"].contains("messages"))
+    rewrite_messages(request["params"]["messages"], from);
   server_request pending;
   pending.from = &from;
   pending.message = std::move(message);

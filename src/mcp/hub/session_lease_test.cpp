@@ -499,6 +499,52 @@ TEST(session_lease, at_the_cap_a_request_waits_for_a_lease_that_is_ending_instea
   });
 }
 
+TEST(session_lease, uris_in_a_sampling_request_are_the_clients_and_come_back_as_the_servers) {
+  with_hub([](asio::any_io_executor ex, hub& h) -> task<void> {
+    fake_upstream shared(ex, "everything");
+    shared.set_tools({tool("ask")});
+    fake_source source(ex, "everything");
+    source.setup = [&](fake_upstream& up) {
+      up.on_request = [&, &up = up](std::string method, json) -> task<rpc_result<json>> {
+        if (method != "tools/call") co_return json::object();
+        up.push(jsonrpc::make_request(1, "sampling/createMessage", J(R"({"messages": [
+          {"role": "user", "content": {"type": "resource_link", "uri": "test://doc", "name": "doc"}},
+          {"role": "user", "content": [{"type": "text", "text": "test://doc stays text"},
+                                       {"type": "resource", "resource": {"uri": "test://embedded", "text": "x"}}]}],
+          "maxTokens": 10})")));
+        co_await up.wait_for_responses(1);
+        co_return text_result("asked");
+      };
+    };
+    h.add_upstream(shared, "local_everything", false, &source);
+    recording_client c(ex);
+    auto s = h.open_session(c, session_options{});
+    CALL(init, *s, 1, "initialize", R"({"capabilities": {"sampling": {}}})");
+    recording_reply reply(ex);
+    p2p::task_group calls(ex);
+    json m = request(2, "tools/call", J(R"({"name": "local_everything_ask"})"));
+    calls.spawn(s->handle(std::move(m), &reply), "call");
+    co_await reply.wait_related(1);
+    const json& asked = reply.related[0];
+    EXPECT_EQ(asked["params"]["messages"][0]["content"]["uri"], "p2pmcp://local_everything/test://doc");
+    EXPECT_EQ(asked["params"]["messages"][1]["content"][0]["text"], "test://doc stays text");
+    EXPECT_EQ(asked["params"]["messages"][1]["content"][1]["resource"]["uri"], "p2pmcp://local_everything/test://embedded");
+    // The client quotes the URI it was given: the server gets its own back.
+    json answer = jsonrpc::make_result_response(asked["id"], J(R"({"role": "assistant", "model": "m",
+      "content": {"type": "resource_link", "uri": "p2pmcp://local_everything/test://doc", "name": "doc"}})"));
+    co_await s->handle(std::move(answer), nullptr);
+    co_await calls.wait();
+    EXPECT_EQ(source.upstreams.size(), 1u);
+    if (!source.upstreams.empty()) {
+      const auto& responses = source.upstreams[0]->responses;
+      EXPECT_EQ(responses.size(), 1u);
+      if (!responses.empty()) { EXPECT_EQ(responses[0]["result"]["content"]["uri"], "test://doc"); }
+    }
+    s.reset();
+    co_await h.remove_upstream(shared);
+  });
+}
+
 TEST(session_lease, removing_an_upstream_ends_every_lease_of_it_first) {
   with_hub([](asio::any_io_executor ex, hub& h) -> task<void> {
     fake_upstream shared(ex, "everything");
