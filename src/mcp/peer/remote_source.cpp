@@ -4,9 +4,7 @@
 
 #include "p2p/core/log.hpp"
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 namespace mcp::peer {
 
@@ -45,11 +43,10 @@ remote_source::remote_source(asio::any_io_executor executor, std::string name, s
       open_(std::move(open)),
       server_options_(std::move(server_options)),
       options_(options),
-      wakeup_(executor),
-      tasks_(executor) {
+      tasks_(executor),
+      wakeup_(executor, tasks_) {
   server_options_.quiet_lifecycle = true;
   server_options_.await_hello = true;  // acquire() gives it the client's
-  wakeup_.expires_at(asio::steady_timer::time_point::max());
 }
 
 // Entries whose run() returned are destroyed with the list; run() must have returned.
@@ -57,7 +54,7 @@ remote_source::~remote_source() = default;
 
 void remote_source::stop() noexcept {
   stopping_ = true;
-  wakeup_.cancel();
+  wakeup_.wake();
 }
 
 rpc_result<std::unique_ptr<upstream_lease>> remote_source::acquire(const std::string& who,
@@ -106,7 +103,7 @@ task<void> remote_source::run_entry(entry* e) {
   --running_;
   // A leased one stays until its lease is destroyed: the holder may still look at it.
   if (!e->leased) entries_.erase(e->self);
-  wakeup_.cancel();
+  wakeup_.wake();
 }
 
 task<void> remote_source::run() {
@@ -114,24 +111,11 @@ task<void> remote_source::run() {
   // default would throw from every later co_await.
   co_await asio::this_coro::throw_if_cancelled(false);
   while (!stopping_)
-    if (co_await wait_for_wake()) stopping_ = true;
+    if (co_await wakeup_.until(p2p::time_point::max())) stopping_ = true;
   for (auto& e : entries_)
     if (e->running) e->server->stop();
-  while (running_ > 0) co_await wait_for_wake();
+  while (running_ > 0) co_await wakeup_.until(p2p::time_point::max());
   co_await tasks_.wait();
-}
-
-// True when run() was cancelled: then every stream is cancelled too (no grace), once.
-task<bool> remote_source::wait_for_wake() {
-  wakeup_.expires_at(asio::steady_timer::time_point::max());
-  co_await wakeup_.async_wait(asio::as_tuple(asio::use_awaitable));
-  const asio::cancellation_state cancellation = co_await asio::this_coro::cancellation_state;
-  if (cancellation.cancelled() == asio::cancellation_type::none) co_return false;
-  if (!hurried_) {
-    hurried_ = true;
-    tasks_.cancel_all();
-  }
-  co_return true;
 }
 
 }  // namespace mcp::peer

@@ -26,9 +26,9 @@
 #include "mcp/peer/remote_server.hpp"
 #include "mcp/server/upstream_source.hpp"
 
+#include "p2p/core/supervisor_wait.hpp"
 #include "p2p/core/task_group.hpp"
 
-#include <boost/asio/steady_timer.hpp>
 
 #include <cstddef>
 #include <list>
@@ -75,7 +75,6 @@ class remote_source final : public mcp::server::upstream_source {
 
   void release(entry& e);
   task<void> run_entry(entry* e);
-  task<bool> wait_for_wake();
   std::string subject() const { return "server '" + name_ + "' on " + label_; }
 
   asio::any_io_executor executor_;
@@ -88,9 +87,8 @@ class remote_source final : public mcp::server::upstream_source {
   std::size_t leased_ = 0;
   std::size_t running_ = 0;
   bool stopping_ = false;
-  bool hurried_ = false;
-  asio::steady_timer wakeup_;  // cancelled to wake run()
-  p2p::task_group tasks_;      // each remote_server's run()
+  p2p::task_group tasks_;  // each remote_server's run()
+  p2p::supervisor_wait wakeup_;  // run() sleeps here until a stream ends or stop()
 };
 
 }  // namespace mcp::peer

@@ -4,9 +4,7 @@
 
 #include "p2p/core/log.hpp"
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
 
@@ -55,7 +53,7 @@ class stdio_pool::lease final : public upstream_lease {
 };
 
 stdio_pool::stdio_pool(asio::any_io_executor executor, server_spec spec, stdio_pool_options options)
-    : executor_(executor), spec_(std::move(spec)), options_(std::move(options)), timer_(executor), tasks_(executor) {
+    : executor_(executor), spec_(std::move(spec)), options_(std::move(options)), tasks_(executor), wait_(executor, tasks_) {
   options_.server.quiet_lifecycle = true;
   // Warm children start ahead of their client: initialize waits for its hello.
   options_.server.await_hello = true;
@@ -178,7 +176,7 @@ task<void> stdio_pool::run() {
         next = std::min(next, expiry);
       }
     }
-    if (co_await wait_until(next)) stopping_ = true;
+    if (co_await wait_.until(next)) stopping_ = true;
   }
   for (auto& c : children_) {
     if (c->running && !c->stopping) {
@@ -187,22 +185,8 @@ task<void> stdio_pool::run() {
     }
   }
   // run_child() wakes us as each child ends; cancelled now, the rest stop at once.
-  while (running_ > 0) co_await wait_until(time_point::max());
+  while (running_ > 0) co_await wait_.until(time_point::max());
   co_await tasks_.wait();
-}
-
-// Waits for the deadline or a wake(). True when run() was cancelled (terminal
-// cancellation): then each child is told to stop without its grace periods, once.
-task<bool> stdio_pool::wait_until(time_point deadline) {
-  timer_.expires_at(deadline);
-  co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
-  const asio::cancellation_state cancellation = co_await asio::this_coro::cancellation_state;
-  if (cancellation.cancelled() == asio::cancellation_type::none) co_return false;
-  if (!hurried_) {
-    hurried_ = true;
-    tasks_.cancel_all();
-  }
-  co_return true;
 }
 
 }  // namespace mcp::server

@@ -38,9 +38,9 @@
 #include "mcp/server/stdio_server.hpp"
 #include "mcp/server/upstream_source.hpp"
 
+#include "p2p/core/supervisor_wait.hpp"
 #include "p2p/core/task_group.hpp"
 
-#include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -98,8 +98,7 @@ class stdio_pool final : public upstream_source {
   void release(child& c);
   void erase(child& c);
   task<void> run_child(child* c);
-  task<bool> wait_until(time_point deadline);
-  void wake() noexcept { timer_.cancel(); }
+  void wake() noexcept { wait_.wake(); }
 
   asio::any_io_executor executor_;
   server_spec spec_;
@@ -108,11 +107,10 @@ class stdio_pool final : public upstream_source {
   std::size_t leased_ = 0;
   std::size_t running_ = 0;
   bool stopping_ = false;
-  bool hurried_ = false;  // run() was cancelled: the children were cancelled too
-  // Wakes run() to look at the warm children's idle deadlines again.
-  asio::steady_timer timer_;
   // Each child's run().
   p2p::task_group tasks_;
+  // run() sleeps here until the next idle deadline of a warm child or a wake().
+  p2p::supervisor_wait wait_;
 };
 
 }  // namespace mcp::server
