@@ -19,6 +19,7 @@ enum class value_kind : std::uint8_t {
   ip4,          // 4 bytes
   ip6,          // 16 bytes
   port,         // 2 bytes, big-endian
+  u64,          // 8 bytes, big-endian; text is decimal (memory)
   text,         // varint length + non-empty bytes without '/' (dns*, sni, ip6zone)
   peer,         // varint length + peer ID multihash
   certificate,  // varint length + multihash; text is multibase
@@ -57,6 +58,9 @@ constexpr protocol_info protocols[] = {
     {protocol_code::wss, "wss", value_kind::none},
     {protocol_code::webrtc_direct, "webrtc-direct", value_kind::none},
     {protocol_code::webrtc, "webrtc", value_kind::none},
+    // protocols.csv gives it no size ("V"); go- and rust-multiaddr write a u64 in 8
+    // bytes, big-endian, and so do we.
+    {protocol_code::memory, "memory", value_kind::u64},
 };
 
 const protocol_info* find_protocol(std::uint64_t code) noexcept {
@@ -81,6 +85,7 @@ std::size_t fixed_size(value_kind kind) noexcept {
     case value_kind::ip4: return 4;
     case value_kind::ip6: return 16;
     case value_kind::port: return 2;
+    case value_kind::u64: return 8;
     default: return 0;
   }
 }
@@ -91,7 +96,8 @@ bool is_valid_value(value_kind kind, bytes_view value) {
     case value_kind::none: return value.empty();
     case value_kind::ip4:
     case value_kind::ip6:
-    case value_kind::port: return value.size() == fixed_size(kind);
+    case value_kind::port:
+    case value_kind::u64: return value.size() == fixed_size(kind);
     case value_kind::text:
       // A '/' could not be written in the text form.
       return !value.empty() && std::find(value.begin(), value.end(), '/') == value.end();
@@ -115,6 +121,12 @@ std::string value_to_text(value_kind kind, bytes_view value) {
     case value_kind::port: {
       if (value.size() != 2) return {};
       return std::to_string(static_cast<unsigned>(value[0]) << 8 | value[1]);
+    }
+    case value_kind::u64: {
+      if (value.size() != 8) return {};
+      std::uint64_t n = 0;
+      for (std::uint8_t b : value) n = n << 8 | b;
+      return std::to_string(n);
     }
     case value_kind::text: return std::string(as_string(value));
     case value_kind::peer: return multibase::encode_base58btc(value);  // == peer_id::to_base58()
@@ -146,6 +158,16 @@ result<bytes> value_from_text(value_kind kind, std::string_view text) {
       auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
       if (ec != std::errc{} || end != text.data() + text.size() || value > 0xffff) return errc::invalid_multiaddr;
       return bytes{static_cast<std::uint8_t>(value >> 8), static_cast<std::uint8_t>(value & 0xff)};
+    }
+    case value_kind::u64: {
+      // Decimal without sign or leading zeros, so the text is canonical.
+      if (text.empty() || text.size() > 20 || (text.size() > 1 && text.front() == '0')) return errc::invalid_multiaddr;
+      std::uint64_t value = 0;
+      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+      if (ec != std::errc{} || end != text.data() + text.size()) return errc::invalid_multiaddr;
+      bytes out(8);
+      for (int i = 7; i >= 0; --i, value >>= 8) out[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(value & 0xff);
+      return out;
     }
     case value_kind::text: {
       if (text.empty()) return errc::invalid_multiaddr;

@@ -48,6 +48,7 @@ enum class protocol_code : std::uint32_t {
   ws = 0x01dd,
   wss = 0x01de,
   http = 0x01e0,
+  memory = 0x0309,  // 777: in-process transport (tests)
 };
 
 // Text name of a protocol ("ip4", "quic-v1", ...); "unknown" for other values.

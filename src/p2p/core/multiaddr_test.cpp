@@ -68,6 +68,11 @@ const vector_case vectors[] = {
      "040a000001910223829802d203221220c3ab8ff13720e8ad9047dd39466b3c8974e592c2fa383d4a3960714caef0c4f2"},
     {"/p2p-circuit/webrtc",
      "a2029902"},
+    // memory (777): a u64 in 8 bytes, big-endian, as go- and rust-multiaddr write it.
+    {"/memory/1234",
+     "890600000000000004d2"},
+    {"/memory/18446744073709551615",
+     "8906ffffffffffffffff"},
 };
 
 TEST(multiaddr, text_binary_vectors) {
@@ -175,6 +180,11 @@ TEST(multiaddr, rejects_invalid_text) {
       "/sctp",
       "/udp/65536",
       "/tcp/65536",
+      "/memory",
+      "/memory/-1",
+      "/memory/01",
+      "/memory/0x10",
+      "/memory/18446744073709551616",
       "/quic/65536",
       "/quic-v1/65536",
       "/onion/timaq4ygg2iegci7:80",
@@ -262,6 +272,7 @@ TEST(multiaddr, rejects_invalid_binary) {
       {"047f0000", errc::truncated},                // 3 of 4 bytes
       {"047f00000106", errc::truncated},            // tcp without port
       {"047f0000010600", errc::truncated},          // half a port
+      {"890600000000", errc::truncated},            // memory: 4 of 8 bytes
       {"ff", errc::truncated},                      // unfinished varint code
       {"8000", errc::malformed},                    // non-minimal varint code
       {"ffffffffffffffffff01", errc::malformed},    // oversized varint code
