@@ -10,6 +10,7 @@
 
 #include "p2p/core/multiaddr.hpp"
 #include "p2p/core/stream.hpp"
+#include "p2p/transport/transport.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 
@@ -80,6 +81,27 @@ class listener {
   explicit listener(asio::ip::tcp::acceptor acceptor);
   asio::ip::tcp::acceptor acceptor_;
   multiaddr bound_;
+};
+
+// The transport seam (transport.hpp) over dial() and listener (transport.cpp). It
+// remembers its listeners' endpoints for transport_dial_options::from_listen_port: the
+// first listener of the dialed address's family gives the local endpoint to bind.
+class transport final : public p2p::transport {
+ public:
+  explicit transport(asio::any_io_executor executor);
+  ~transport() override;
+
+  std::string_view name() const noexcept override { return "tcp"; }
+  bool can_dial(const multiaddr& address) const override;
+  bool can_listen(const multiaddr& address) const override;
+  task<result<raw_connection>> dial(const multiaddr& address, transport_dial_options options = {}) override;
+  result<std::unique_ptr<transport_listener>> listen(const multiaddr& address) override;
+
+ private:
+  class seam_listener;
+  struct registry;
+  asio::any_io_executor executor_;
+  std::shared_ptr<registry> listening_;  // shared with the listeners, which may outlive us
 };
 
 }  // namespace p2p::tcp
