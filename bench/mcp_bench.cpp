@@ -352,6 +352,12 @@ class gateway_path final : public path {
 
 // ---- measuring ----
 
+// The q-quantile of `sorted` (ascending, not empty) by the nearest-rank method.
+double nearest_rank(const std::vector<double>& sorted, double q) {
+  const auto i = static_cast<std::size_t>(std::ceil(q * static_cast<double>(sorted.size())));
+  return sorted[std::min(sorted.size() - 1, i == 0 ? 0 : i - 1)];
+}
+
 struct summary {
   double p50 = 0, p99 = 0, mean = 0;
 };
@@ -360,12 +366,8 @@ summary summarize(std::vector<double> ms) {
   summary s;
   if (ms.empty()) return s;
   std::sort(ms.begin(), ms.end());
-  const auto rank = [&](double q) {
-    const auto i = static_cast<std::size_t>(std::ceil(q * static_cast<double>(ms.size())));
-    return ms[std::min(ms.size() - 1, i == 0 ? 0 : i - 1)];
-  };
-  s.p50 = rank(0.50);
-  s.p99 = rank(0.99);
+  s.p50 = nearest_rank(ms, 0.50);
+  s.p99 = nearest_rank(ms, 0.99);
   double total = 0;
   for (double v : ms) total += v;
   s.mean = total / static_cast<double>(ms.size());
@@ -495,12 +497,8 @@ start_summary summarize_starts(std::vector<double> ms) {
   start_summary s;
   if (ms.empty()) return s;
   std::sort(ms.begin(), ms.end());
-  const auto rank = [&](double q) {
-    const auto i = static_cast<std::size_t>(std::ceil(q * static_cast<double>(ms.size())));
-    return ms[std::min(ms.size() - 1, i == 0 ? 0 : i - 1)];
-  };
-  s.p50 = rank(0.50);
-  s.p95 = rank(0.95);
+  s.p50 = nearest_rank(ms, 0.50);
+  s.p95 = nearest_rank(ms, 0.95);
   return s;
 }
 

@@ -28,21 +28,17 @@ import { fileURLToPath } from "node:url";
 
 import {
   Client,
-  Process,
   StdioClientTransport,
+  TestRun,
   allPrompts,
   allResources,
   allTools,
   connectHttp,
-  makeTempDir,
   node22,
-  removeDir,
   requireEnv,
   retryUntil,
-  run,
-  waitForJsonFile,
+  waitForGatewayTools,
   withDeadline,
-  writeJson,
 } from "../e2e/helpers.mjs";
 import {
   describeDifferences,
@@ -58,13 +54,10 @@ import {
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixture = path.join(here, "fixture_server.mjs");
 const p2pmcp = requireEnv("P2PMCP_BIN", "the p2pmcp binary");
-const logLevel = process.env.P2PMCP_E2E_LOG_LEVEL ?? "info";
 const server = "conformance"; // the fixture's name in node A's mcpServers
 
-const work = makeTempDir("p2pmcp-conformance-");
-const processes = [];
-const closers = [];
-let failures = 0;
+const testRun = new TestRun("p2pmcp-conformance-", p2pmcp);
+const { work, closers } = testRun;
 let directUrl;
 let gatewayUrl; // node B's aggregated endpoint
 let prefix; // <alias>_conformance: how B names the fixture
@@ -75,24 +68,11 @@ let single; // verdicts of the run through the single-server endpoint
 const report = [];
 
 /** A test body whose failure prints every process's log (once, at the end). */
-const logged = (body) => async (t) => {
-  try {
-    await body(t);
-  } catch (error) {
-    failures += 1;
-    throw error;
-  }
-};
-
-function start(label, command, args) {
-  const child = new Process(label, command, args);
-  processes.push(child);
-  return child;
-}
+const logged = (body) => testRun.logged(body);
 
 /** Starts the fixture over Streamable HTTP; its URL is the one line it prints on stdout. */
 async function startDirectFixture() {
-  const child = start("fixture (HTTP)", node22, [fixture, "http"]);
+  const child = testRun.start("fixture (HTTP)", node22, [fixture, "http"]);
   return retryUntil(
     () => {
       if (!child.running) throw new Error(`the fixture ${child.exitStatus}: ${child.output.join("")}`);
@@ -103,69 +83,6 @@ async function startDirectFixture() {
   );
 }
 
-/**
- * Two nodes on loopback: A hosts the fixture over stdio as `conformance`, B is connected
- * to A and reaches it. Returns {infoA, infoB, alias} (alias: how B names A).
- *
- * On main, B starts with `--bootstrap <A>` and that is all it takes. Once peers are
- * untrusted by default (issue 8), the step that makes A and B trust each other belongs
- * here, before waiting for the fixture's tools at B.
- */
-/** The peer ID of the node whose home is `home` (made on first use, as `up` would). */
-async function peerIdOf(home) {
-  const id = await run(p2pmcp, ["id", "--home", home]);
-  assert.equal(id.code, 0, `p2pmcp id exits 0 (stderr: ${id.stderr})`);
-  return id.stdout.trim();
-}
-
-async function startNetwork() {
-  const homeA = path.join(work, "a");
-  const homeB = path.join(work, "b");
-  // Trust is explicit both ways (docs/protocol.md, "Access control"): each node's config
-  // names the other, so B may use A's server and A's server reaches B's gateway.
-  const peerB = await peerIdOf(homeB);
-  const configA = path.join(work, "a-config.json");
-  writeJson(configA, {
-    mcpServers: { [server]: { command: node22, args: [fixture, "stdio"] } },
-    p2pmcp: { trust: [peerB] },
-  });
-  const nodeA = start("node A", p2pmcp, [
-    "up", "--home", homeA, "--config", configA, "--listen", "/ip4/127.0.0.1/tcp/0", "--gateway", "127.0.0.1:0",
-    "--log-level", logLevel,
-  ]);
-  const infoA = await waitForJsonFile(path.join(homeA, "node.json"), nodeA);
-  const addressA = infoA.addresses.find((a) => a.startsWith("/ip4/127.0.0.1/"));
-  assert.ok(addressA, `A's node.json has a 127.0.0.1 address: ${JSON.stringify(infoA.addresses)}`);
-
-  const configB = path.join(work, "b-config.json");
-  writeJson(configB, { mcpServers: {}, p2pmcp: { trust: [infoA.peerId] } });
-  const nodeB = start("node B", p2pmcp, [
-    "up", "--home", homeB, "--config", configB, "--listen", "/ip4/127.0.0.1/tcp/0", "--gateway", "127.0.0.1:0", "--bootstrap", addressA,
-    "--log-level", logLevel,
-  ]);
-  const infoB = await waitForJsonFile(path.join(homeB, "node.json"), nodeB);
-  return { infoA, infoB, alias: infoA.peerId.slice(-6) };
-}
-
-/** Waits until B's gateway lists every tool of the fixture (B has listed A's servers). */
-async function waitForFixtureAtGateway(url, wanted) {
-  const client = await connectHttp(url, { name: "conformance-wait" });
-  try {
-    let seen = [];
-    await retryUntil(
-      async () => {
-        seen = (await allTools(client)).map((tool) => tool.name);
-        return wanted.every((name) => seen.includes(name)) ? true : undefined;
-      },
-      { timeout: 60000, interval: 200, what: `B's gateway did not list ${wanted.join(", ")}` },
-    ).catch((error) => {
-      throw new Error(`${error.message}; it listed: ${seen.join(", ")}`);
-    });
-  } finally {
-    await client.closeAll();
-  }
-}
-
 async function runAndRecord(label, url) {
   const runs = await runSuites(url, path.join(work, "results", label.replace(/\W+/g, "-")));
   const result = verdicts(runs);
@@ -174,14 +91,8 @@ async function runAndRecord(label, url) {
 }
 
 async function stopEverything() {
-  await Promise.allSettled(closers.map((close) => withDeadline(close(), 10000, "closing")));
-  await Promise.allSettled(processes.map((p) => p.stop()));
   if (process.env.CONFORMANCE_REPORT) writeFileSync(process.env.CONFORMANCE_REPORT, report.join("\n\n") + "\n");
-  if (failures > 0) {
-    process.stderr.write(`\n${failures} step(s) failed; logs of the processes this test started:\n`);
-    for (const p of processes) process.stderr.write(p.log());
-  }
-  removeDir(work);
+  await testRun.cleanUp();
 }
 
 /**
@@ -204,10 +115,11 @@ const fixtureTools = ["test_simple_text", "test_sampling", "json_schema_2020_12_
 describe("the MCP conformance suite against p2pmcp", { timeout: 900000 }, () => {
   before(logged(async () => {
     directUrl = await startDirectFixture();
-    const network = await startNetwork();
-    gatewayUrl = network.infoB.gateway;
-    prefix = `${network.alias}_${server}`;
-    await waitForFixtureAtGateway(gatewayUrl, fixtureTools.map((tool) => `${prefix}_${tool}`));
+    // A hosts the fixture over stdio as `conformance`; B reaches it (they trust each other).
+    const { a, b } = await testRun.startTrustedPair({ [server]: { command: node22, args: [fixture, "stdio"] } });
+    gatewayUrl = b.info.gateway;
+    prefix = `${a.alias}_${server}`;
+    await waitForGatewayTools(gatewayUrl, fixtureTools.map((tool) => `${prefix}_${tool}`), "conformance-wait");
   }), { timeout: 120000 });
   after(stopEverything, { timeout: 60000 });
 

@@ -1,6 +1,7 @@
-// Helpers for the end-to-end MCP test (mcp_e2e.test.mjs): spawning p2pmcp nodes and
-// collecting their logs, waiting without fixed sleeps, MCP SDK clients over Streamable
-// HTTP and over `p2pmcp stdio`, and bounded waits that turn a hang into a clear failure.
+// Helpers for the end-to-end MCP tests (tests/e2e/*.test.mjs, tests/conformance): starting
+// p2pmcp nodes on loopback and collecting their logs (TestRun), waiting without fixed
+// sleeps, MCP SDK clients over Streamable HTTP and over `p2pmcp stdio`, and bounded waits
+// that turn a hang into a clear failure.
 //
 // The npm packages (the MCP SDK, server-everything, server-memory and Node.js 22) live in
 // tests/interop/node_modules, installed from tests/interop/package-lock.json by
@@ -200,6 +201,122 @@ export function run(command, args, timeout = 30000) {
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/** The peer ID of the node whose home is `home` (`p2pmcp id` makes the identity on first use, as `up` would). */
+export async function peerIdOf(bin, home) {
+  const id = await run(bin, ["id", "--home", home]);
+  if (id.code !== 0) throw new Error(`p2pmcp id --home ${home} exited with ${id.code} (stderr: ${id.stderr})`);
+  return id.stdout.trim();
+}
+
+/**
+ * What one test file starts and must clean up: a temporary work folder, the processes it
+ * started (their logs are printed at the end when a step failed) and closers (clients),
+ * with the p2pmcp binary `bin` and the log level of P2PMCP_E2E_LOG_LEVEL (default info).
+ */
+export class TestRun {
+  constructor(prefix, bin) {
+    this.bin = bin;
+    this.logLevel = process.env.P2PMCP_E2E_LOG_LEVEL ?? "info";
+    this.work = makeTempDir(prefix);
+    this.processes = [];
+    this.closers = [];
+    this.failures = 0;
+  }
+
+  /** A test body whose failure is counted, so that cleanUp() prints every process's log. */
+  logged(body) {
+    return async (t) => {
+      try {
+        await body(t);
+      } catch (error) {
+        this.failures += 1;
+        throw error;
+      }
+    };
+  }
+
+  /** Starts a process that cleanUp() stops and whose output the failure report shows. */
+  start(label, command, args) {
+    const child = new Process(label, command, args);
+    this.processes.push(child);
+    return child;
+  }
+
+  /**
+   * Starts `p2pmcp up --home <work>/<name>` listening on 127.0.0.1 port 0 with a gateway on
+   * 127.0.0.1 port 0 and waits for its node.json. `config`: an object written to
+   * <work>/<name>-config.json and passed with --config; `bootstrap`: an address to dial.
+   * Returns {label, home, process, info (node.json), address (its 127.0.0.1 address, with
+   * /p2p/<id>), alias (how other nodes name it: the last 6 characters of its peer ID)}.
+   */
+  async startNode(label, name, { config, bootstrap } = {}) {
+    const home = path.join(this.work, name);
+    const args = ["up", "--home", home];
+    if (config) {
+      const file = path.join(this.work, `${name}-config.json`);
+      writeJson(file, config);
+      args.push("--config", file);
+    }
+    args.push("--listen", "/ip4/127.0.0.1/tcp/0", "--gateway", "127.0.0.1:0");
+    if (bootstrap) args.push("--bootstrap", bootstrap);
+    args.push("--log-level", this.logLevel);
+    const child = this.start(label, this.bin, args);
+    const info = await waitForJsonFile(path.join(home, "node.json"), child);
+    const address = info.addresses.find((a) => a.startsWith("/ip4/127.0.0.1/"));
+    if (!address) throw new Error(`${label}'s node.json has no 127.0.0.1 address: ${JSON.stringify(info.addresses)}`);
+    return { label, home, process: child, info, alias: info.peerId.slice(-6),
+             address: address.includes("/p2p/") ? address : `${address}/p2p/${info.peerId}` };
+  }
+
+  /**
+   * Two nodes that trust each other (docs/protocol.md, "Access control": each config names
+   * the other's peer ID): A ("node A", home <work>/a) hosts `mcpServers`, B ("node B")
+   * hosts none and starts with --bootstrap <A>. Returns {a, b} as startNode() does.
+   */
+  async startTrustedPair(mcpServers) {
+    const peerB = await peerIdOf(this.bin, path.join(this.work, "b"));
+    const a = await this.startNode("node A", "a", { config: { mcpServers, p2pmcp: { trust: [peerB] } } });
+    const b = await this.startNode("node B", "b", {
+      config: { mcpServers: {}, p2pmcp: { trust: [a.info.peerId] } },
+      bootstrap: a.address,
+    });
+    return { a, b };
+  }
+
+  /** Runs the closers, stops every process, prints their logs if a step failed, removes the work folder. */
+  async cleanUp() {
+    await Promise.allSettled(this.closers.map((close) => withDeadline(close(), 10000, "closing")));
+    await Promise.allSettled(this.processes.map((p) => p.stop()));
+    if (this.failures > 0) {
+      process.stderr.write(`\n${this.failures} step(s) failed; logs of the processes this test started:\n`);
+      for (const p of this.processes) process.stderr.write(p.log());
+    }
+    removeDir(this.work);
+  }
+}
+
+/**
+ * Waits (at most 60 s) until the gateway at `url` lists every tool named in `wanted`, with
+ * a client of its own; the failure names what it listed instead.
+ */
+export async function waitForGatewayTools(url, wanted, name = "e2e-wait") {
+  const client = await connectHttp(url, { name });
+  try {
+    let seen = [];
+    await retryUntil(
+      async () => {
+        seen = (await allTools(client)).map((tool) => tool.name);
+        return wanted.every((tool) => seen.includes(tool)) ? true : undefined;
+      },
+      { timeout: 60000, interval: 200, what: `the gateway at ${url} did not list ${wanted.join(", ")}` },
+    ).catch((error) => {
+      throw new Error(`${error.message}; it listed: ${seen.join(", ")}`);
+    });
+  } finally {
+    await client.closeAll();
+  }
 }
 
 /**

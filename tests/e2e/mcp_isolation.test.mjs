@@ -34,21 +34,15 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import {
   Client,
   CreateMessageRequestSchema,
-  Process,
   StreamableHTTPClientTransport,
-  allTools,
-  connectHttp,
+  TestRun,
   interopDir,
-  makeTempDir,
   node22,
-  removeDir,
   requireEnv,
   resultText,
   retryUntil,
-  run,
-  waitForJsonFile,
+  waitForGatewayTools,
   withDeadline,
-  writeJson,
 } from "./helpers.mjs";
 
 const { ElicitRequestSchema, LoggingMessageNotificationSchema, ResourceUpdatedNotificationSchema } = await import(
@@ -57,68 +51,24 @@ const { ElicitRequestSchema, LoggingMessageNotificationSchema, ResourceUpdatedNo
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixture = path.resolve(here, "../conformance/fixture_server.mjs");
 const p2pmcp = requireEnv("P2PMCP_BIN", "the p2pmcp binary");
-const logLevel = process.env.P2PMCP_E2E_LOG_LEVEL ?? "info";
 const rounds = Number(process.env.P2PMCP_ISOLATION_ROUNDS ?? 100);
 const server = "iso"; // the fixture's name in A's mcpServers
 const shared = "test://watched-resource"; // every client subscribes to it
 const callTimeout = { timeout: 20000 }; // per request: a hang fails the run, with its name
 const maxReported = 12; // problems quoted in a failure (the count is always given)
 
-const work = makeTempDir("p2pmcp-isolation-");
-const processes = [];
-let failures = 0;
+const testRun = new TestRun("p2pmcp-isolation-", p2pmcp);
+const logged = (body) => testRun.logged(body);
 let infoA;
 let infoB;
 let alias; // how B names A
 
-const logged = (body) => async (t) => {
-  try {
-    await body(t);
-  } catch (error) {
-    failures += 1;
-    throw error;
-  }
-};
-
-function start(label, args) {
-  const child = new Process(label, p2pmcp, ["up", ...args, "--log-level", logLevel]);
-  processes.push(child);
-  return child;
-}
-
-async function peerIdOf(home) {
-  const id = await run(p2pmcp, ["id", "--home", home]);
-  assert.equal(id.code, 0, `p2pmcp id exits 0 (stderr: ${id.stderr})`);
-  return id.stdout.trim();
-}
-
 async function startNetwork() {
-  const homeA = path.join(work, "a");
-  const homeB = path.join(work, "b");
-  const peerB = await peerIdOf(homeB);
-  const configA = path.join(work, "a-config.json");
-  writeJson(configA, { mcpServers: { [server]: { command: node22, args: [fixture, "stdio"] } }, p2pmcp: { trust: [peerB] } });
-  const nodeA = start("node A", ["--home", homeA, "--config", configA, "--listen", "/ip4/127.0.0.1/tcp/0",
-                                 "--gateway", "127.0.0.1:0"]);
-  infoA = await waitForJsonFile(path.join(homeA, "node.json"), nodeA);
-  const addressA = infoA.addresses.find((a) => a.startsWith("/ip4/127.0.0.1/"));
-  assert.ok(addressA, `A's node.json has a 127.0.0.1 address: ${JSON.stringify(infoA.addresses)}`);
-  alias = infoA.peerId.slice(-6);
-
-  const configB = path.join(work, "b-config.json");
-  writeJson(configB, { mcpServers: {}, p2pmcp: { trust: [infoA.peerId] } });
-  const nodeB = start("node B", ["--home", homeB, "--config", configB, "--listen", "/ip4/127.0.0.1/tcp/0",
-                                 "--gateway", "127.0.0.1:0", "--bootstrap", addressA]);
-  infoB = await waitForJsonFile(path.join(homeB, "node.json"), nodeB);
-
-  const wanted = `${alias}_${server}_isolation_update`;
-  const client = await connectHttp(infoB.gateway, { name: "isolation-wait" });
-  try {
-    await retryUntil(async () => ((await allTools(client)).some((tool) => tool.name === wanted) ? true : undefined),
-                     { timeout: 60000, interval: 200, what: `B's gateway did not list ${wanted}` });
-  } finally {
-    await client.closeAll();
-  }
+  const { a, b } = await testRun.startTrustedPair({ [server]: { command: node22, args: [fixture, "stdio"] } });
+  infoA = a.info;
+  infoB = b.info;
+  alias = a.alias;
+  await waitForGatewayTools(infoB.gateway, [`${alias}_${server}_isolation_update`], "isolation-wait");
 }
 
 /**
@@ -264,14 +214,7 @@ const onA = () => ({ tool: (t) => `local_${server}_${t}`, uri: (u) => `p2pmcp://
 
 describe("every message reaches only its own client", { timeout: 600000 }, () => {
   before(logged(startNetwork), { timeout: 120000 });
-  after(async () => {
-    await Promise.allSettled(processes.map((p) => p.stop()));
-    if (failures > 0) {
-      process.stderr.write(`\n${failures} step(s) failed; logs of the nodes:\n`);
-      for (const p of processes) process.stderr.write(p.log());
-    }
-    removeDir(work);
-  }, { timeout: 60000 });
+  after(() => testRun.cleanUp(), { timeout: 60000 });
 
   it(`2 clients through B's gateway (server on peer A), ${rounds} rounds`, { timeout: 180000 },
      logged((t) => isolationRun(t, infoB.gateway, throughB(), 2, "b2")));

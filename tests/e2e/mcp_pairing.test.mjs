@@ -13,53 +13,31 @@
 //   P2PMCP_BIN=<p2pmcp> node --test-reporter=spec tests/e2e/mcp_pairing.test.mjs
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
-import path from "node:path";
 
 import {
-  Process,
+  TestRun,
   allTools,
   connectHttp,
-  makeTempDir,
-  removeDir,
   requireEnv,
   resultText,
   retryUntil,
   run,
-  waitForJsonFile,
 } from "./helpers.mjs";
 
 const p2pmcp = requireEnv("P2PMCP_BIN", "the p2pmcp binary");
-const logLevel = process.env.P2PMCP_E2E_LOG_LEVEL ?? "info";
 const bound = 20000; // ms: how long pairing may take (the refused retry is 5 min)
 
-const work = makeTempDir("p2pmcp-pairing-");
-const processes = [];
-const clients = [];
-let failures = 0;
-const nodes = {}; // x, y: {home, info, process, alias, address, client}
+const testRun = new TestRun("p2pmcp-pairing-", p2pmcp);
+const logged = (body) => testRun.logged(body);
+const nodes = {}; // x, y: {label, home, info, process, alias, address, client}
 
-const logged = (body) => async (t) => {
-  try {
-    await body(t);
-  } catch (error) {
-    failures += 1;
-    throw error;
-  }
-};
-
+/** A node with only the built-in server, and an MCP client on its gateway. */
 async function startNode(label) {
-  const home = path.join(work, label);
-  const child = new Process(`node ${label}`, p2pmcp, ["up", "--home", home, "--listen", "/ip4/127.0.0.1/tcp/0",
-                                                     "--gateway", "127.0.0.1:0", "--log-level", logLevel]);
-  processes.push(child);
-  const info = await waitForJsonFile(path.join(home, "node.json"), child);
-  const address = info.addresses.find((a) => a.startsWith("/ip4/127.0.0.1/"));
-  assert.ok(address, `${label}'s node.json has a 127.0.0.1 address: ${JSON.stringify(info.addresses)}`);
-  const client = await connectHttp(info.gateway, { name: `pairing-${label}` });
-  clients.push(client);
-  return { label, home, info, process: child, alias: info.peerId.slice(-6),
-           address: address.includes("/p2p/") ? address : `${address}/p2p/${info.peerId}`,
-           client };
+  const node = await testRun.startNode(`node ${label}`, label);
+  node.label = label;
+  node.client = await connectHttp(node.info.gateway, { name: `pairing-${label}` });
+  testRun.closers.push(() => node.client.closeAll());
+  return node;
 }
 
 async function cli(args) {
@@ -88,15 +66,7 @@ describe("pairing two running nodes", { timeout: 300000 }, () => {
     nodes.x = await startNode("x");
     nodes.y = await startNode("y");
   }), { timeout: 60000 });
-  after(async () => {
-    await Promise.allSettled(clients.map((c) => c.closeAll()));
-    await Promise.allSettled(processes.map((p) => p.stop()));
-    if (failures > 0) {
-      process.stderr.write(`\n${failures} step(s) failed; logs of the nodes:\n`);
-      for (const p of processes) process.stderr.write(p.log());
-    }
-    removeDir(work);
-  }, { timeout: 60000 });
+  after(() => testRun.cleanUp(), { timeout: 60000 });
 
   it("X pairs first, then Y: both gateways list the other's tools at once", { timeout: 60000 },
      logged(async (t) => {

@@ -1,19 +1,17 @@
 // remote_server against a scripted fake MCP server on the other end of in-memory
-// stream pairs (testing/memory_stream.hpp). Each test's script plays the peer's side
+// stream pairs (peer_test_support.hpp). Each test's script plays the peer's side
 // line by line: it reads what the client sent, checks it, and answers, resets or closes.
 // Nothing sleeps: the tests wait on the upstream's own signals; real timers appear only
 // where a timeout is what is tested (short ones), or where the script needs time to pass
 // between progress notifications.
 #include "mcp/peer/remote_server.hpp"
 
-#include "mcp/jsonrpc/line_framer.hpp"
 #include "mcp/jsonrpc/message.hpp"
+#include "mcp/peer/peer_test_support.hpp"
 
-#include "memory_stream.hpp"
 #include "mcp_upstream_helpers.hpp"
 #include "run.hpp"
 
-#include "p2p/core/signal.hpp"
 #include "p2p/core/task_group.hpp"
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -23,9 +21,7 @@
 
 #include <gtest/gtest.h>
 
-#include <deque>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,137 +33,18 @@ using namespace boost::asio::experimental::awaitable_operators;
 using mcp::server::rpc_result;
 using mcp::server::server_message;
 using mcp::server::server_state;
-using p2p::testing::make_memory_stream_pair;
-using p2p::testing::memory_stream;
-using p2p::testing::memory_stream_options;
+using mcp::testing::arg;
+using mcp::testing::j;
+using mcp::testing::starts_with;
+using mcp::testing::while_running;
 using p2p::testing::run;
 namespace codes = jsonrpc::codes;
 
-// Braced json lists in a statement with co_await trip g++ 12 ("array used as
-// initializer"), so tests build their json with these.
-json j(std::string_view text) { return json::parse(text); }
-json arg(std::string key, json value) {
-  json object = json::object();
-  object[std::move(key)] = std::move(value);
-  return object;
-}
-
-bool starts_with(const std::string& text, const std::string& prefix) { return text.rfind(prefix, 0) == 0; }
-
-// ---------------------------------------------------------------------------------
-// The peer's side
-
-// The peer's end of one stream, read and written by a test's script.
-class server_end {
- public:
-  explicit server_end(std::unique_ptr<memory_stream> stream) : stream_(std::move(stream)) {}
-
-  // The next message from the client; nullopt once the stream ended (ended() says how).
-  task<std::optional<json>> read() {
-    for (;;) {
-      if (!messages_.empty()) {
-        json message = std::move(messages_.front());
-        messages_.pop_front();
-        co_return message;
-      }
-      auto n = co_await stream_->read_some(buffer_);
-      if (!n) {
-        ended_ = n.error();
-        co_return std::nullopt;
-      }
-      framer_.feed(p2p::bytes_view(buffer_.data(), *n));
-      while (auto frame = framer_.poll()) messages_.push_back(json::parse(frame->line));
-    }
-  }
-  // The next message, which must be a request or notification with this method.
-  task<json> expect(std::string method) {
-    auto message = co_await read();
-    EXPECT_TRUE(message) << "the stream ended while waiting for " << method;
-    if (!message) co_return json();
-    EXPECT_EQ(message->value("method", ""), method) << message->dump();
-    co_return std::move(*message);
-  }
-
-  task<bool> send(json message) { co_return co_await send_text(jsonrpc::encode_line(message)); }
-  task<bool> send_text(std::string text) {
-    auto written = co_await stream_->write(p2p::as_bytes(text));
-    co_return static_cast<bool>(written);
-  }
-  task<bool> answer(const json& request, json result) {
-    co_return co_await send(jsonrpc::make_result_response(request["id"], std::move(result)));
-  }
-  task<void> close() { (void)co_await stream_->close_write(); }
-  void reset() { stream_->reset(); }
-  memory_stream& stream() { return *stream_; }
-  p2p::error_code ended() const { return ended_; }
-
- private:
-  std::unique_ptr<memory_stream> stream_;
-  jsonrpc::line_framer framer_;
-  std::deque<json> messages_;
-  std::vector<std::uint8_t> buffer_ = std::vector<std::uint8_t>(4096);
-  p2p::error_code ended_;
-};
-
-// How the peer behaves from the first open on.
-struct peer_setup {
-  memory_stream_options streams;
-  std::deque<p2p::errc> failures;  // the first opens fail with these
-  bool hang = false;               // every open hangs until cancelled
-};
-
-// The peer as the opener sees it: each open makes a stream pair (or fails, or hangs, as
-// scripted) and hands the peer's end to accept().
-struct fake_peer {
-  fake_peer(asio::any_io_executor executor_, peer_setup setup)
-      : executor(executor_),
-        stream_options(setup.streams),
-        hang(setup.hang),
-        failures(std::move(setup.failures)),
-        changed(executor_) {}
-
-  stream_opener opener() {
-    return [this]() -> task<p2p::result<std::unique_ptr<p2p::stream>>> {
-      ++opens;
-      changed.notify();
-      if (hang) {
-        // Ends only by cancellation (which throws, as a well-behaved opener does).
-        asio::steady_timer forever(executor);
-        forever.expires_at(asio::steady_timer::time_point::max());
-        co_await forever.async_wait(asio::use_awaitable);
-      }
-      if (!failures.empty()) {
-        const p2p::errc failure = failures.front();
-        failures.pop_front();
-        co_return failure;
-      }
-      auto pair = make_memory_stream_pair(executor, stream_options);
-      accepted.push_back(std::move(pair.second));
-      changed.notify();
-      co_return std::unique_ptr<p2p::stream>(std::move(pair.first));
-    };
-  }
-
-  // The peer's end of the next stream the remote_server opens.
-  task<server_end> accept() {
-    while (accepted.empty()) co_await changed.wait();
-    auto stream = std::move(accepted.front());
-    accepted.pop_front();
-    co_return server_end(std::move(stream));
-  }
-
-  task<void> wait_for_opens(int count) {
-    while (opens < count) co_await changed.wait();
-  }
-
-  asio::any_io_executor executor;
-  memory_stream_options stream_options;
-  int opens = 0;
-  bool hang = false;
-  std::deque<p2p::errc> failures;  // the next opens fail with these
-  std::deque<std::unique_ptr<memory_stream>> accepted;
-  p2p::signal changed;
-};
+// The peer's side: fake_peer and server_end (peer_test_support.hpp).
+using fakes::fake_peer;
+using fakes::peer_setup;
+using fakes::server_end;
+using fakes::text_result;
 
 json tool(std::string name) {
   json t = {{"name", name}, {"inputSchema", {{"type", "object"}}}};
@@ -181,14 +58,6 @@ json init_result(std::string version = "2025-11-25") {
                  {"capabilities", {{"tools", {{"listChanged", true}}}, {"logging", json::object()}}},
                  {"serverInfo", {{"name", "everything"}, {"version", "2.0"}}},
                  {"instructions", "be nice"}};
-  return result;
-}
-
-json text_result(std::string text) {
-  json content = json::array();
-  content.push_back({{"type", "text"}, {"text", std::move(text)}});
-  json result = json::object();
-  result["content"] = std::move(content);
   return result;
 }
 
@@ -239,26 +108,14 @@ remote_server_options fast_options() {
   return options;
 }
 
-// Runs `body(server, peer)` with the server running; then stops it and waits for run()
-// to end. Watchdogs turn a hang into a failure instead of a stuck test binary.
+// Runs `body(server, peer)` with the server running (while_running); then checks it is
+// stopped and disconnected.
 template <class Body>
 void with_remote(remote_server_options options, Body body, peer_setup setup = {}) {
   run([&](asio::any_io_executor executor) -> task<void> {
     fake_peer peer(executor, setup);
     remote_server server(executor, "everything", "peer k3Xq9a", peer.opener(), options);
-    p2p::task_group tasks(executor);
-    tasks.spawn(server.run(), "remote_server.run");
-    asio::steady_timer watchdog(executor, 60s);
-    auto outcome = co_await (body(server, peer) || watchdog.async_wait(asio::use_awaitable));
-    if (outcome.index() == 1) ADD_FAILURE() << "the test body did not finish within 60 s";
-    server.stop();
-    asio::steady_timer stop_watchdog(executor, 30s);
-    auto stopped = co_await (tasks.wait() || stop_watchdog.async_wait(asio::use_awaitable));
-    if (stopped.index() == 1) {
-      ADD_FAILURE() << "run() did not return within 30 s of stop()";
-      tasks.cancel_all();
-      co_await tasks.wait();
-    }
+    co_await while_running(server, "remote_server.run", [&] { return body(server, peer); });
     EXPECT_EQ(server.state(), server_state::stopped);
     EXPECT_FALSE(server.is_connected());
   });

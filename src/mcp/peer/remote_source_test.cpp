@@ -1,13 +1,12 @@
-// remote_source against a fake peer on in-memory stream pairs: each stream the opener
-// makes is served by a small scripted MCP server that names its stream in every answer,
-// so a test sees which stream a request went over. Nothing sleeps: the tests wait on
-// the fake peer's and the upstreams' own signals.
+// remote_source against a fake peer on in-memory stream pairs (peer_test_support.hpp):
+// each stream the opener makes is served by a small scripted MCP server that names its
+// stream in every answer, so a test sees which stream a request went over. Nothing sleeps:
+// the tests wait on the fake peer's and the upstreams' own signals.
 #include "mcp/peer/remote_source.hpp"
 
-#include "mcp/jsonrpc/line_framer.hpp"
 #include "mcp/jsonrpc/message.hpp"
+#include "mcp/peer/peer_test_support.hpp"
 
-#include "memory_stream.hpp"
 #include "mcp_upstream_helpers.hpp"
 #include "run.hpp"
 
@@ -29,10 +28,13 @@ namespace {
 
 using namespace std::chrono_literals;
 using namespace boost::asio::experimental::awaitable_operators;
+using fakes::fake_peer;
+using fakes::server_end;
+using fakes::text_result;
 using mcp::server::server_state;
 using mcp::testing::call_tool;
 using mcp::testing::text_of;
-using p2p::testing::make_memory_stream_pair;
+using mcp::testing::while_running;
 using p2p::testing::memory_stream;
 using p2p::testing::run;
 namespace codes = jsonrpc::codes;
@@ -44,44 +46,27 @@ json initialize_result() {
           {"serverInfo", {{"name", "fake-peer"}, {"version", "1"}}}};
 }
 json no_tools() { return {{"tools", json::array()}}; }
-json text_result(const std::string& text) {
-  json content = json::array();
-  content.push_back({{"type", "text"}, {"text", text}});
-  return {{"content", content}};
-}
 
 // The peer: serves every stream opened to it, counting opens and ends.
-struct fake_peer {
-  explicit fake_peer(asio::any_io_executor executor_) : executor(executor_), changed(executor_), tasks(executor_) {}
-
-  stream_opener opener() {
-    return [this]() -> task<p2p::result<std::unique_ptr<p2p::stream>>> {
-      auto pair = make_memory_stream_pair(executor);
-      const int number = ++opened;
-      tasks.spawn(serve(std::move(pair.second), number), "fake peer stream");
-      changed.notify();
-      co_return std::unique_ptr<p2p::stream>(std::move(pair.first));
+struct serving_peer {
+  explicit serving_peer(asio::any_io_executor executor) : peer(executor, {}), changed(peer.changed), tasks(executor) {
+    peer.serve_each = [this](std::unique_ptr<memory_stream> s) {
+      tasks.spawn(serve(server_end(std::move(s)), peer.opens), "fake peer stream");
     };
   }
 
-  task<void> serve(std::unique_ptr<memory_stream> s, int number) {
-    jsonrpc::line_framer framer;
-    std::vector<std::uint8_t> buffer(4096);
-    for (;;) {
-      auto n = co_await s->read_some(buffer);
-      if (!n) break;
-      framer.feed(p2p::bytes_view(buffer.data(), *n));
-      while (auto frame = framer.poll()) {
-        const json message = json::parse(frame->line);
-        if (!message.contains("id") || !message.contains("method")) continue;
-        const std::string method = message["method"];
-        json result;
-        if (method == "initialize") result = initialize_result();
-        else if (method == "tools/list") result = no_tools();
-        else result = text_result("stream " + std::to_string(number));
-        const std::string line = jsonrpc::encode_line(jsonrpc::make_result_response(message["id"], std::move(result)));
-        if (!co_await s->write(p2p::as_bytes(line))) break;
-      }
+  stream_opener opener() { return peer.opener(); }
+  int opened() const { return peer.opens; }
+
+  task<void> serve(server_end end, int number) {
+    while (auto message = co_await end.read()) {
+      if (!message->contains("id") || !message->contains("method")) continue;
+      const std::string method = (*message)["method"];
+      json result;
+      if (method == "initialize") result = initialize_result();
+      else if (method == "tools/list") result = no_tools();
+      else result = text_result("stream " + std::to_string(number));
+      if (!co_await end.answer(*message, std::move(result))) break;
     }
     ++ended;
     changed.notify();
@@ -91,10 +76,9 @@ struct fake_peer {
     while (ended < count) co_await changed.wait();
   }
 
-  asio::any_io_executor executor;
-  int opened = 0;
+  fake_peer peer;
   int ended = 0;
-  p2p::signal changed;
+  p2p::signal& changed;
   p2p::task_group tasks;
 };
 
@@ -105,23 +89,18 @@ remote_server_options fast_options() {
   return options;
 }
 
-// Runs `body(source, peer)` with the source running; then stops it and waits.
+// Runs `body(source, peer)` with the source running (while_running); then checks every
+// lease and stream ended.
 template <class Body>
 void with_source(remote_source_options options, Body body) {
   run([&](asio::any_io_executor executor) -> task<void> {
-    fake_peer peer(executor);
+    serving_peer peer(executor);
     remote_source source(executor, "files", "peer k3Xq9a", peer.opener(), fast_options(), options);
-    p2p::task_group tasks(executor);
-    tasks.spawn(source.run(), "remote_source.run");
-    asio::steady_timer watchdog(executor, 60s);
-    auto outcome = co_await (body(source, peer) || watchdog.async_wait(asio::use_awaitable));
-    if (outcome.index() == 1) ADD_FAILURE() << "the test body did not finish within 60 s";
-    source.stop();
-    co_await tasks.wait();
+    co_await while_running(source, "remote_source.run", [&] { return body(source, peer); });
     EXPECT_EQ(source.running(), 0u);
     EXPECT_EQ(source.leased(), 0u);
     // Every stream was closed, so the peer's side ended.
-    co_await peer.wait_until_ended(peer.opened);
+    co_await peer.wait_until_ended(peer.opened());
     co_await peer.tasks.wait();
   });
 }
@@ -131,7 +110,7 @@ mcp::server::rpc_upstream& upstream_of(mcp::server::upstream_lease& lease) {
 }
 
 TEST(mcp_remote_source, each_session_gets_a_stream_of_its_own) {
-  with_source({}, [](remote_source& source, fake_peer& peer) -> task<void> {
+  with_source({}, [](remote_source& source, serving_peer& peer) -> task<void> {
     auto first = source.acquire("gateway session 1", {});
     auto second = source.acquire("gateway session 2", {});
     EXPECT_TRUE(first && second);
@@ -143,7 +122,7 @@ TEST(mcp_remote_source, each_session_gets_a_stream_of_its_own) {
     // Requests made while connecting wait for the session.
     const std::string from_a = text_of(co_await call_tool(a, "echo"));
     const std::string from_b = text_of(co_await call_tool(b, "echo"));
-    EXPECT_EQ(peer.opened, 2);
+    EXPECT_EQ(peer.opened(), 2);
     EXPECT_NE(from_a, from_b);
     EXPECT_TRUE(from_a == "stream 1" || from_a == "stream 2") << from_a;
     EXPECT_TRUE(from_b == "stream 1" || from_b == "stream 2") << from_b;
@@ -152,7 +131,7 @@ TEST(mcp_remote_source, each_session_gets_a_stream_of_its_own) {
 }
 
 TEST(mcp_remote_source, ending_a_session_closes_its_stream) {
-  with_source({}, [](remote_source& source, fake_peer& peer) -> task<void> {
+  with_source({}, [](remote_source& source, serving_peer& peer) -> task<void> {
     auto lease = source.acquire("gateway session 1", {});
     EXPECT_TRUE(lease);
     if (!lease) co_return;
@@ -162,14 +141,14 @@ TEST(mcp_remote_source, ending_a_session_closes_its_stream) {
     lease = mcp::server::rpc_error(codes::connection_closed, "session closed");
     EXPECT_EQ(source.leased(), 0u);
     co_await peer.wait_until_ended(1);  // the peer saw its stream end
-    EXPECT_EQ(peer.opened, 1);
+    EXPECT_EQ(peer.opened(), 1);
   });
 }
 
 TEST(mcp_remote_source, refuses_past_the_cap_with_a_sentence) {
   remote_source_options options;
   options.max_sessions = 2;
-  with_source(options, [](remote_source& source, fake_peer&) -> task<void> {
+  with_source(options, [](remote_source& source, serving_peer&) -> task<void> {
     auto first = source.acquire("gateway session 1", {});
     auto second = source.acquire("gateway session 2", {});
     EXPECT_TRUE(first && second);
@@ -190,7 +169,7 @@ TEST(mcp_remote_source, refuses_past_the_cap_with_a_sentence) {
 
 TEST(mcp_remote_source, stopping_the_source_stops_leased_streams_too) {
   run([](asio::any_io_executor executor) -> task<void> {
-    fake_peer peer(executor);
+    serving_peer peer(executor);
     remote_source source(executor, "files", "peer k3Xq9a", peer.opener(), fast_options());
     p2p::task_group tasks(executor);
     tasks.spawn(source.run(), "remote_source.run");

@@ -27,6 +27,7 @@ using namespace std::chrono_literals;
 using namespace boost::asio::experimental::awaitable_operators;
 using mcp::testing::call_tool;
 using mcp::testing::text_of;
+using mcp::testing::while_running;
 using p2p::testing::run;
 namespace codes = jsonrpc::codes;
 
@@ -47,19 +48,13 @@ stdio_pool_options fast_options() {
   return options;
 }
 
-// Runs `body(pool)` with the pool running; then stops it and waits for run() to end.
-// A watchdog turns a hang into a failure instead of a stuck test binary.
+// Runs `body(pool)` with the pool running (while_running); then checks it let every
+// child go.
 template <class Body>
 void with_pool(server_spec spec, stdio_pool_options options, Body body) {
   run([&](asio::any_io_executor executor) -> task<void> {
     stdio_pool pool(executor, spec, options);
-    p2p::task_group tasks(executor);
-    tasks.spawn(pool.run(), "stdio_pool.run");
-    asio::steady_timer watchdog(executor, 60s);
-    auto outcome = co_await (body(pool) || watchdog.async_wait(asio::use_awaitable));
-    if (outcome.index() == 1) ADD_FAILURE() << "the test body did not finish within 60 s";
-    pool.stop();
-    co_await tasks.wait();
+    co_await while_running(pool, "stdio_pool.run", [&] { return body(pool); });
     EXPECT_EQ(pool.children(), 0u);
     EXPECT_EQ(pool.leased(), 0u);
   });

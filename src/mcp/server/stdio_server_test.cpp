@@ -23,6 +23,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using namespace boost::asio::experimental::awaitable_operators;
+using mcp::testing::while_running;
 using p2p::testing::run;
 
 server_spec fake(std::vector<std::string> args = {}) {
@@ -40,39 +41,25 @@ stdio_server_options fast_options() {
   return options;
 }
 
-// Runs `body(server)` with the server running; then stops it and waits for run() to
-// end. A watchdog turns a hang into a failure instead of a stuck test binary.
+// Runs `body(server)` with the server running (while_running); then checks its child
+// is gone.
 template <class Body>
 void with_server(server_spec spec, stdio_server_options options, Body body) {
   run([&](asio::any_io_executor executor) -> task<void> {
     stdio_server server(executor, spec, options);
-    p2p::task_group tasks(executor);
-    tasks.spawn(server.run(), "stdio_server.run");
-    asio::steady_timer watchdog(executor, 60s);
-    auto outcome = co_await (body(server) || watchdog.async_wait(asio::use_awaitable));
-    if (outcome.index() == 1) ADD_FAILURE() << "the test body did not finish within 60 s";
-    server.stop();
-    co_await tasks.wait();
+    co_await while_running(server, "stdio_server.run", [&] { return body(server); });
     EXPECT_EQ(server.state(), server_state::stopped);
     EXPECT_FALSE(server.pid());
   });
 }
 
+using mcp::testing::arg;
 using mcp::testing::call_tool;
+using mcp::testing::j;
+using mcp::testing::starts_with;
 using mcp::testing::text_of;
 using mcp::testing::tool_names;
 using mcp::testing::wait_for_tools;
-
-// Braced json lists in a statement with co_await trip g++ 12 ("array used as
-// initializer"), so tests build their arguments with these.
-json arg(std::string key, json value) {
-  json object = json::object();
-  object[std::move(key)] = std::move(value);
-  return object;
-}
-json j(std::string_view text) { return json::parse(text); }
-
-bool starts_with(const std::string& text, const std::string& prefix) { return text.rfind(prefix, 0) == 0; }
 
 // ---------------------------------------------------------------------------------
 

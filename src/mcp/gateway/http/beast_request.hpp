@@ -1,5 +1,6 @@
 // Internal: the bridge from Beast's HTTP parser to the sans-IO request_head. Included by
-// http_server.cpp and the fuzz target only (it pulls in Beast); not part of the API.
+// the server shell (server_state.hpp) and the fuzz target only (it pulls in Beast); not part
+// of the API.
 #pragma once
 
 #include "mcp/gateway/http/request_check.hpp"

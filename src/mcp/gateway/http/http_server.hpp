@@ -8,8 +8,8 @@
 // called on it and may call the client_session / response_channel methods from any
 // coroutine on that thread, never from another thread.
 //
-// Beast stays in http_server.cpp; this header pulls in no Beast and only
-// boost/asio/awaitable.hpp + any_io_executor.hpp from Asio.
+// Beast stays in the .cpp files and the internal server_state.hpp; this header pulls in
+// no Beast and only boost/asio/awaitable.hpp + any_io_executor.hpp from Asio.
 #pragma once
 
 #include "mcp/gateway/http/request_check.hpp"
@@ -36,7 +36,7 @@
 namespace mcp::gateway {
 
 namespace detail {
-struct server_state;  // http_server.cpp
+struct server_state;  // server_state.hpp (internal)
 }
 
 template <class T>
