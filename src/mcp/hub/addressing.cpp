@@ -38,12 +38,7 @@ std::optional<std::pair<upstream*, std::string>> session::route_prompt(std::stri
       return std::pair<upstream*, std::string>(e->up, listed->second.second);
   }
   // Otherwise by prefix: "<alias>_<server>_<name>" (the longest prefix that matches).
-  const hub::entry* best = nullptr;
-  for (const auto& e : hub_.entries_) {
-    if (name.size() > e.prefix.size() + 1 && name.substr(0, e.prefix.size()) == e.prefix &&
-        name[e.prefix.size()] == '_' && (!best || e.prefix.size() > best->prefix.size()))
-      best = &e;
-  }
+  const hub::entry* best = hub_.owner_of_name(name);
   if (!best) return std::nullopt;
   return std::pair<upstream*, std::string>(best->up, std::string(name.substr(best->prefix.size() + 1)));
 }

@@ -70,6 +70,16 @@ task<void> hub::remove_upstream(upstream& up) {
   while (has_leases_of(&up)) co_await lease_ended_.wait();
 }
 
+const hub::entry* hub::owner_of_name(std::string_view exposed) const {
+  const entry* best = nullptr;
+  for (const auto& e : entries_) {
+    if (exposed.size() > e.prefix.size() + 1 && exposed.substr(0, e.prefix.size()) == e.prefix &&
+        exposed[e.prefix.size()] == '_' && (!best || e.prefix.size() > best->prefix.size()))
+      best = &e;
+  }
+  return best;
+}
+
 const hub::entry* hub::find_prefix(std::string_view prefix) const {
   for (const auto& e : entries_)
     if (e.prefix == prefix) return &e;

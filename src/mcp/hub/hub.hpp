@@ -183,6 +183,8 @@ class hub {
   };
   const std::vector<entry>& upstreams() const noexcept { return entries_; }
   const entry* find_prefix(std::string_view prefix) const;
+  // The entry whose prefix starts an exposed name "<prefix>_<name>" (the longest).
+  const entry* owner_of_name(std::string_view exposed) const;
   // The entry of `up` as registered (a shared upstream); nullptr otherwise.
   const entry* find(const upstream& up) const;
   // The entry `up` serves: its own when shared, its source's when `up` is a session's
@@ -345,6 +347,8 @@ class session {
   task<json> initialize(const json& request, active_request& state);
   void record_hello(const json& params);
   json initialize_result(const upstream* own);
+  // The sentence for a tools/call whose name routes nowhere.
+  std::string unknown_tool(const std::string& exposed) const;
   task<void> wait_until_started(upstream& up);
   std::optional<std::pair<upstream*, std::string>> route_uri(std::string_view uri) const;
   std::optional<std::pair<upstream*, std::string>> route_prompt(std::string_view name) const;

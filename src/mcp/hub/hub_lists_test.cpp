@@ -60,7 +60,13 @@ TEST(hub, gateway_lists_every_upstreams_tools_with_prefixed_names) {
 
     CALL(unknown, *s, 5, "tools/call", R"({"name": "nobody_x_y"})");
     EXPECT_EQ(unknown["error"]["code"], -32602);
-    EXPECT_NE(unknown["error"]["message"].get<std::string>().find("unknown tool 'nobody_x_y'"), std::string::npos);
+    EXPECT_NE(unknown["error"]["message"].get<std::string>().find("unknown tool 'nobody_x_y': no MCP server"),
+              std::string::npos);
+    // A server that is there but has no such tool says so.
+    CALL(missing, *s, 6, "tools/call", R"({"name": "local_memory_write_graph"})");
+    EXPECT_EQ(missing["error"]["message"],
+              "unknown tool 'local_memory_write_graph': MCP server 'local_memory' offers no tool 'write_graph' "
+              "(list the tools again)");
 
     s.reset();
     co_await h.remove_upstream(a);

@@ -209,6 +209,18 @@ task<json> session::initialize(const json& request, active_request& state) {
   co_return jsonrpc::make_result_response(state.id, initialize_result(&own));
 }
 
+std::string session::unknown_tool(const std::string& exposed) const {
+  // The name goes back in a JSON string: only its length needs a bound.
+  auto cut = [](std::string_view text) { return std::string(text.substr(0, 128)) + (text.size() > 128 ? "..." : ""); };
+  const std::string shown = "'" + cut(exposed) + "'";
+  if (const hub::entry* e = hub_.owner_of_name(exposed); e && sees(*e->up))
+    return "unknown tool " + shown + ": MCP server '" + e->prefix + "' offers no tool '" +
+           cut(std::string_view(exposed).substr(e->prefix.size() + 1)) + "' (list the tools again)";
+  return "unknown tool " + shown +
+         ": no MCP server of this node or of a connected, trusted peer is called like its prefix "
+         "(<alias>_<server>_<tool>; the peer may have left; list the tools again)";
+}
+
 task<json> session::answer(const json& request, active_request& state) {
   const std::string method = request["method"].get<std::string>();
   json params = request.contains("params") ? request["params"] : json::object();
@@ -232,10 +244,7 @@ task<json> session::answer(const json& request, active_request& state) {
     upstream* target = options_.only;
     if (!target) {
       auto route = hub_.route_tool(name->get<std::string>());
-      if (!route)
-        co_return jsonrpc::make_error_response(state.id, codes::invalid_params,
-                                               "unknown tool '" + name->get<std::string>() +
-                                                   "' (its peer may have left; list the tools again)");
+      if (!route) co_return jsonrpc::make_error_response(state.id, codes::invalid_params, unknown_tool(name->get<std::string>()));
       target = route->up;
       params["name"] = route->name;
     }
