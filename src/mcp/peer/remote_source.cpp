@@ -47,6 +47,7 @@ remote_source::remote_source(asio::any_io_executor executor, std::string name, s
       wakeup_(executor, tasks_) {
   server_options_.quiet_lifecycle = true;
   server_options_.await_hello = true;  // acquire() gives it the client's
+  server_options_.list_tools = false;  // the node lists the shared stream's tools
 }
 
 // Entries whose run() returned are destroyed with the list; run() must have returned.

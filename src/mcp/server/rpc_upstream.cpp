@@ -563,7 +563,8 @@ task<void> rpc_upstream::lifecycle() {
             printable(server_info_.value("name", std::string("?")), 64),
             printable(server_info_.value("version", std::string("?")), 32), protocol_version_);
 
-  const bool has_tools = server_capabilities_.contains("tools");
+  // A client session's own upstream lists nothing: the node serves the catalogue's list.
+  const bool has_tools = server_capabilities_.contains("tools") && options_.list_tools;
   if (has_tools) {
     tools_dirty_ = true;
   } else {

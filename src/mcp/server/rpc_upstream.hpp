@@ -112,6 +112,10 @@ struct rpc_upstream_options {
   // warm process): initialize waits for hello(), so that it carries that client's
   // protocol version and capabilities (upstream_source.hpp).
   bool await_hello = false;
+  // Fetch and keep the server's tool list (tools()). Off for a client session's own
+  // upstream: the node lists the tools of the server's shared upstream (its catalogue),
+  // so each session's child would only cost a round trip and a copy of the list.
+  bool list_tools = true;
 };
 
 // `ping` requests from the server are answered here and never queued.

@@ -57,6 +57,7 @@ stdio_pool::stdio_pool(asio::any_io_executor executor, server_spec spec, stdio_p
   options_.server.quiet_lifecycle = true;
   // Warm children start ahead of their client: initialize waits for its hello.
   options_.server.await_hello = true;
+  options_.server.list_tools = false;  // the node lists the catalogue child's tools
 }
 
 // Children whose run() returned are destroyed with the list; run() must have returned.

@@ -130,6 +130,9 @@ TEST(mcp_stdio_pool, a_warm_process_initializes_with_the_hello_of_the_session_th
       EXPECT_EQ(seen["clientCapabilities"].dump(), R"({"elicitation":{"form":{}},"x-vendor":{"b":1,"a":2}})");
       EXPECT_EQ(seen["clientInfo"]["name"], "p2pmcp");
     }
+    // A session's own child lists no tools (the node serves the catalogue child's list):
+    // by now a tools/list sent after initialize would have been answered.
+    EXPECT_TRUE(server.tools().empty());
     // A version p2pmcp does not speak: the server is asked for our newest.
     EXPECT_TRUE(co_await eventually([&] { return pool.warm_ready() == 1; }));
     client_hello odd;
