@@ -10,6 +10,7 @@
 #include "mcp/server/node_settings.hpp"
 
 #include "p2p/core/log.hpp"
+#include "p2p/core/system_limits.hpp"
 #include "p2p/core/timeout.hpp"
 #include "p2p/protocols/perf/perf.hpp"
 #include "p2p/protocols/ping/ping.hpp"
@@ -372,6 +373,13 @@ int run_up(const options& o) {
   if (loaded.created) p2p::log::info("node", "created a new identity in {}", (home / "identity.key").string());
   auto mcp_options = load_mcp_options(o, home);
   node_options opts{std::move(loaded.key), mcp_options.settings.listen};
+  // Each peer connection holds a descriptor; Debian's default soft limit of 1024 is
+  // what one attacker needs to stop a node from accepting (issue 9).
+  if (auto raised = p2p::raise_file_descriptor_limit())
+    p2p::log::info("node", "open-file limit: {} descriptors", raised->soft);
+  else
+    p2p::log::warn("node", "cannot raise the open-file limit ({}); the node may run out of descriptors under load",
+                   raised.error().message());
 
   boost::asio::io_context io(1);
   node n(io.get_executor(), std::move(opts));

@@ -164,12 +164,14 @@ void host::stop(duration grace) {
 // ---------------------------------------------------------------------------------
 // inbound
 
+// The listener pauses and retries by itself when descriptors run out (EMFILE) or an
+// accept fails for any other reason: only close() (stop) ends this loop.
 task<void> host::accept_loop(tcp::listener& l) {
   for (;;) {
     auto accepted = co_await l.accept();
     if (!accepted) {
       if (accepted.error() != errc::closed)
-        log::error(component, "accepting on {} failed: {}", l.address().to_string(), accepted.error().message());
+        log::error(component, "stopped accepting on {}: {}", l.address().to_string(), accepted.error().message());
       co_return;
     }
     auto& raw = *accepted;
