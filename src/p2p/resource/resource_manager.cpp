@@ -124,6 +124,7 @@ struct connection_state {
   bool is_protected = false;
   bool pending = false;
   bool evicted = false;
+  bool counted_in_address = false;  // an authenticated stranger's connection
   std::uint64_t next_stream = 1;
 };
 
@@ -244,20 +245,26 @@ outcome<void> connection_scope::set_peer(const peer_id& peer) {
   const bool is_protected = manager.is_protected(peer);
   scope& p = manager.peer_scope(peer, is_protected);
   const amounts moving = c.self.used;
+  // A stranger's authenticated connections count against its address; a protected
+  // peer's do not.
+  detail::address_scope* address = is_protected ? nullptr : c.address;
+  if (address != nullptr) {
+    scope probe = *address;
+    if (auto r = try_add({&probe}, one_connection(c.dir), false)) {
+      manager.drop_if_unused(p);
+      return manager.refuse(std::move(*r));
+    }
+  }
   if (auto r = try_add({&p, manager.system_.get()}, moving, is_protected)) {
     manager.drop_if_unused(p);
     return manager.refuse(std::move(*r));
   }
+  if (address != nullptr) try_add({address}, one_connection(c.dir), false);
   remove({manager.transient_.get()}, moving);
   ++p.refs;
   c.peer_scope = &p;
   c.is_protected = is_protected;
-  if (is_protected && c.address != nullptr) {  // a protected peer's connections leave its address's count
-    remove({c.address}, one_connection(c.dir));
-    --c.address->refs;
-    manager.drop_if_unused(*c.address);
-    c.address = nullptr;
-  }
+  c.counted_in_address = address != nullptr;
   return {};
 }
 
@@ -322,8 +329,7 @@ outcome<resource_manager::admitted> resource_manager::open_connection(direction 
   // Connection limits first (nobody is evicted for a connection that is refused).
   {
     scope probe = *transient_;  // checked, not taken yet: the pending slot comes next
-    scope probe_address = a;
-    if (auto r = try_add({&probe, &probe_address}, counts, false)) {
+    if (auto r = try_add({&probe}, counts, false)) {
       drop_if_unused(a);
       return refuse(std::move(*r));
     }
@@ -337,13 +343,18 @@ outcome<resource_manager::admitted> resource_manager::open_connection(direction 
       if (!pending_.empty()) all.insert(pending_.begin()->first);
       if (auto id = evict_oldest(all)) evicted.push_back(*id);
     }
+    scope probe_transient = *transient_;
+    scope probe_address = a;
+    if (auto r = try_add({&probe_transient, &probe_address}, pending_one(), false)) {  // a pending limit of 0
+      drop_if_unused(a);
+      return refuse(std::move(*r));
+    }
   }
   amounts delta = counts;
   if (dir == direction::inbound) delta.pending = 1;
-  if (auto r = try_add({&state->self, transient_.get(), &a}, delta, false)) {  // a pending limit of 0
-    drop_if_unused(a);
-    return refuse(std::move(*r));
-  }
+  try_add({&state->self}, delta, false);
+  try_add({transient_.get()}, delta, false);
+  if (dir == direction::inbound) try_add({&a}, pending_one(), false);
   ++a.refs;
   state->address = &a;
   if (dir == direction::inbound) {
@@ -386,7 +397,7 @@ void resource_manager::close(connection_state& c) noexcept {
     drop_if_unused(*c.peer_scope);
   }
   if (c.address != nullptr) {
-    remove({c.address}, one_connection(c.dir));
+    if (c.counted_in_address) remove({c.address}, one_connection(c.dir));
     --c.address->refs;
     drop_if_unused(*c.address);
   }

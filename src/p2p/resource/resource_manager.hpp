@@ -7,8 +7,8 @@
 //   system      every authenticated connection, its streams and memory
 //   transient   every connection still in its handshake (inbound and outbound),
 //               with its memory; a connection leaves it once authenticated
-//   address     connections and pending handshakes per source IP (IPv6: /64);
-//               connections of protected peers leave it once authenticated
+//   address     pending handshakes per source IP (IPv6: /64), and the authenticated
+//               connections of strangers from there (protected peers' do not count)
 //   peer        connections, streams and memory of one peer
 //   protocol    streams and memory of one protocol, all peers together
 //   connection  one connection: its streams and memory
@@ -115,9 +115,10 @@ class connection_scope {
   // must close when the manager evicts a pending handshake).
   std::uint64_t id() const noexcept;
   // The handshake is over and proved `peer`: the connection leaves the transient
-  // scope (and its pending slot) for the peer's scope and the system scope. Refused
-  // when either is full (the caller closes the connection); on refusal the
-  // connection stays transient, no longer pending.
+  // scope (and its pending slot) for the peer's scope and the system scope, and,
+  // unless the peer is protected, counts against its address. Refused when one of
+  // them is full (the caller closes the connection); on refusal the connection stays
+  // transient, no longer pending.
   outcome<void> set_peer(const peer_id& peer);
   // True when the manager dropped this connection's pending slot for a newer one:
   // the owner must close it.
@@ -171,11 +172,12 @@ class resource_manager {
   // An inbound connection also takes a pending-handshake slot; when the address's or
   // the transient scope's slots are all taken, the oldest pending handshake (of that
   // address, else overall) gives its slot up instead of the new one being refused.
-  // Refused when a connection limit of the transient or address scope is reached.
+  // Refused when a connection limit of the transient scope is reached (or a pending
+  // limit is 0).
   outcome<admitted> open_connection(direction dir, const multiaddr& remote);
 
   // Protected peers: their connections use the protected_peer limits and the system
-  // scope's protected room, and do not count against their address's limits.
+  // scope's protected room, and do not count against their address's connections.
   void protect(const peer_id& peer);
   void unprotect(const peer_id& peer);
   bool is_protected(const peer_id& peer) const;

@@ -34,14 +34,16 @@ TEST(resource_manager, address_scopes_group_ipv6_by_64) {
   EXPECT_EQ(resource_manager::address_key(from("/ip6/2001:db8:1:2:3:4:5:6/tcp/1")), "2001:db8:1:2::/64");
   EXPECT_EQ(resource_manager::address_key(from("/ip6/2001:db8:1:2:ff::1/tcp/1")), "2001:db8:1:2::/64");
   auto c = open_limits();
-  c.address.connections = 1;
+  c.address.pending = 1;
   resource_manager m(c);
   auto first = m.open_connection(direction::inbound, from("/ip6/2001:db8:1:2::1/tcp/1"));
   ASSERT_TRUE(first);
   auto same_64 = m.open_connection(direction::inbound, from("/ip6/2001:db8:1:2::99/tcp/1"));
-  ASSERT_FALSE(same_64);
-  EXPECT_EQ(same_64.error().scope, scope_kind::address);
-  EXPECT_TRUE(m.open_connection(direction::inbound, from("/ip6/2001:db8:1:3::1/tcp/1")));
+  ASSERT_TRUE(same_64);
+  EXPECT_EQ(same_64->evicted, std::vector<std::uint64_t>{first->scope.id()});
+  auto other_64 = m.open_connection(direction::inbound, from("/ip6/2001:db8:1:3::1/tcp/1"));
+  ASSERT_TRUE(other_64);
+  EXPECT_TRUE(other_64->evicted.empty());
 }
 
 TEST(resource_manager, connection_limits_of_transient_and_address_scopes) {
@@ -65,17 +67,28 @@ TEST(resource_manager, connection_limits_of_transient_and_address_scopes) {
   auto out2 = m.open_connection(direction::outbound, from("/ip4/10.0.0.9/tcp/1"));
   ASSERT_FALSE(out2);
   EXPECT_EQ(out2.error().resource, resource_kind::connections_outbound);
-  // The address scope counts both directions.
+  // The address scope counts strangers' authenticated connections, both directions.
   c = open_limits();
   c.address.connections = 2;
   resource_manager per_address(c);
   auto x = per_address.open_connection(direction::inbound, here);
   auto y = per_address.open_connection(direction::outbound, here);
-  ASSERT_TRUE(x && y);
   auto z = per_address.open_connection(direction::inbound, here);
-  ASSERT_FALSE(z);
-  EXPECT_EQ(z.error().scope_name, "address 10.0.0.1");
-  EXPECT_TRUE(per_address.open_connection(direction::inbound, from("/ip4/10.0.0.2/tcp/1")));
+  ASSERT_TRUE(x && y && z);  // handshakes are bounded by the pending slots
+  ASSERT_TRUE(x->scope.set_peer(some_peer(1)));
+  ASSERT_TRUE(y->scope.set_peer(some_peer(2)));
+  auto third = z->scope.set_peer(some_peer(3));
+  ASSERT_FALSE(third);
+  EXPECT_EQ(third.error().scope_name, "address 10.0.0.1");
+  EXPECT_EQ(third.error().resource, resource_kind::connections);
+  auto elsewhere = per_address.open_connection(direction::inbound, from("/ip4/10.0.0.2/tcp/1"));
+  ASSERT_TRUE(elsewhere);
+  EXPECT_TRUE(elsewhere->scope.set_peer(some_peer(3)));
+  // A protected peer from the full address is not counted there.
+  per_address.protect(some_peer(4));
+  auto trusted = per_address.open_connection(direction::inbound, here);
+  ASSERT_TRUE(trusted);
+  EXPECT_TRUE(trusted->scope.set_peer(some_peer(4)));
 }
 
 TEST(resource_manager, destruction_gives_everything_back) {
@@ -328,10 +341,15 @@ TEST(resource_manager, strangers_cannot_take_the_protected_room) {
   // A protected peer's connections leave its address's count, and it gets the
   // protected_peer limits (2 connections, where a stranger has 1).
   auto a2 = m.open_connection(direction::inbound, here);
-  auto a3 = m.open_connection(direction::inbound, here);
-  ASSERT_TRUE(a2 && a3);  // the address limit of 2 does not count the trusted one
-  strangers.pop_back();   // make system room for the next check
+  ASSERT_TRUE(a2);
+  strangers.pop_back();  // make system room for the next check
   ASSERT_TRUE(a2->scope.set_peer(friend_peer));
+  auto a3 = m.open_connection(direction::inbound, here);
+  ASSERT_TRUE(a3);
+  auto third = a3->scope.set_peer(friend_peer);  // protected_peer allows 2 connections
+  ASSERT_FALSE(third);
+  EXPECT_EQ(third.error().scope, scope_kind::peer);
+  EXPECT_EQ(third.error().limit, 2u);
 }
 
 TEST(resource_manager, full_pending_slots_drop_the_oldest_handshake_of_the_address) {
@@ -393,13 +411,14 @@ TEST(resource_manager, full_transient_pending_drops_the_oldest_overall) {
 TEST(resource_manager, a_refused_connection_evicts_nobody) {
   auto c = open_limits();
   c.address.pending = 1;
-  c.address.connections = 1;
+  c.transient.connections = 1;
   resource_manager m(c);
   auto a = m.open_connection(direction::inbound, here);
   ASSERT_TRUE(a);
   auto b = m.open_connection(direction::inbound, here);
   ASSERT_FALSE(b);
   EXPECT_EQ(b.error().resource, resource_kind::connections);
+  EXPECT_EQ(b.error().scope, scope_kind::transient);
   EXPECT_FALSE(a->scope.is_evicted());
 }
 
@@ -420,7 +439,7 @@ TEST(resource_manager, snapshot_lists_the_busiest_scopes_with_limits) {
   EXPECT_EQ(snap.scopes[1].kind, scope_kind::transient);
   EXPECT_EQ(snap.scopes[1].used.connections, 15u);
   EXPECT_EQ(snap.scopes[2].name, "address 10.0.2.4");
-  EXPECT_EQ(snap.scopes[2].used.connections, 5u);
+  EXPECT_EQ(snap.scopes[2].used.pending, 5u);
   EXPECT_EQ(snap.scopes[2].limit.connections, 64u);
   EXPECT_EQ(snap.scopes[3].name, "address 10.0.2.3");
   EXPECT_EQ(snap.address_scopes, 5u);
