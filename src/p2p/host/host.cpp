@@ -29,6 +29,32 @@ task<void> wait_until(bool& flag, p2p::signal& wake) {
   while (!flag) co_await wake.wait();
 }
 
+// The raw stream of an inbound connection: tells the resource manager when its peer
+// first sends something, so that silent sockets are dropped before it.
+class progress_stream final : public stream {
+ public:
+  progress_stream(std::unique_ptr<stream> inner, resource::resource_manager& resources, std::uint64_t id)
+      : inner_(std::move(inner)), resources_(resources), id_(id) {}
+  task<result<std::size_t>> read_some(mutable_bytes_view buffer) override {
+    auto n = co_await inner_->read_some(buffer);
+    if (!noted_ && n && *n > 0) {
+      noted_ = true;
+      resources_.note_progress(id_);
+    }
+    co_return n;
+  }
+  task<result<void>> write(bytes_view data) override { return inner_->write(data); }
+  task<result<void>> write_gather(std::span<const bytes_view> parts) override { return inner_->write_gather(parts); }
+  task<result<void>> close_write() override { return inner_->close_write(); }
+  void reset() override { inner_->reset(); }
+
+ private:
+  std::unique_ptr<stream> inner_;
+  resource::resource_manager& resources_;  // outlives every connection (host member order)
+  std::uint64_t id_;
+  bool noted_ = false;
+};
+
 }  // namespace
 
 // An inbound connection in its handshake; the resource manager may choose it as the
@@ -236,6 +262,7 @@ task<void> host::handle_inbound(std::unique_ptr<stream> raw, multiaddr local, mu
   const std::uint64_t handshake_id = scope.id();
   handshakes_[handshake_id] = &pending;
   upgrade_context context{config_.identity, random_, clock_, config_.yamux};
+  raw = std::make_unique<progress_stream>(std::move(raw), resources_, handshake_id);
   auto raced = co_await (with_timeout(upgrade_inbound(std::move(raw), local, remote, context), config_.upgrade_timeout) ||
                          wait_until(pending.evicted, pending.wake));
   handshakes_.erase(handshake_id);
@@ -272,7 +299,7 @@ std::shared_ptr<connection> host::add_connection(upgraded_connection up, resourc
   if (info.dir == direction::outbound)
     peerstore_.add_addresses(info.remote_peer, {info.remote_address}, peerstore::recently_connected_ttl,
                              clock_.now());
-  log::info(component, "connected to {} at {} ({}, {}{}{})", info.remote_peer.to_string(),
+  log::debug(component, "connected to {} at {} ({}, {}{}{})", info.remote_peer.to_string(),
             info.remote_address.to_string(), info.dir == direction::inbound ? "inbound" : "outbound", info.security,
             info.muxer, info.early_muxer ? " negotiated in the handshake" : "");
   publish({host_event::kind::connected, conn});
@@ -300,7 +327,7 @@ task<void> host::serve_connection(std::shared_ptr<connection> conn) {
   std::erase(list, conn);
   if (list.empty()) connections_.erase(conn->remote_peer());
   conn->scope() = {};  // its streams keep the accounting until they end
-  log::info(component, "disconnected from {} ({})", conn->remote_peer().to_string(),
+  log::debug(component, "disconnected from {} ({})", conn->remote_peer().to_string(),
             conn->remote_address().to_string());
   publish({host_event::kind::disconnected, conn});
 }

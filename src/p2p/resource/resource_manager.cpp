@@ -124,6 +124,7 @@ struct connection_state {
   bool is_protected = false;
   bool pending = false;
   bool evicted = false;
+  bool progressed = false;  // its peer sent bytes during the handshake
   bool counted_in_address = false;  // an authenticated stranger's connection
   std::uint64_t next_stream = 1;
 };
@@ -340,7 +341,7 @@ outcome<resource_manager::admitted> resource_manager::open_connection(direction 
       if (auto id = evict_oldest(a.pending_ids)) evicted.push_back(*id);
     if (transient_->used.pending >= limits_.transient.pending) {
       std::set<std::uint64_t> all;
-      if (!pending_.empty()) all.insert(pending_.begin()->first);
+      for (const auto& [id, c] : pending_) all.insert(id);
       if (auto id = evict_oldest(all)) evicted.push_back(*id);
     }
     scope probe_transient = *transient_;
@@ -367,7 +368,13 @@ outcome<resource_manager::admitted> resource_manager::open_connection(direction 
 
 std::optional<std::uint64_t> resource_manager::evict_oldest(std::set<std::uint64_t>& pending_ids) {
   if (pending_ids.empty()) return std::nullopt;
-  const std::uint64_t id = *pending_ids.begin();
+  std::uint64_t id = *pending_ids.begin();
+  for (const auto candidate : pending_ids) {
+    if (auto found = pending_.find(candidate); found != pending_.end() && !found->second->progressed) {
+      id = candidate;
+      break;
+    }
+  }
   auto it = pending_.find(id);
   if (it == pending_.end()) return std::nullopt;
   connection_state& c = *it->second;
@@ -375,6 +382,10 @@ std::optional<std::uint64_t> resource_manager::evict_oldest(std::set<std::uint64
   c.evicted = true;
   ++evicted_;
   return id;
+}
+
+void resource_manager::note_progress(std::uint64_t id) {
+  if (auto it = pending_.find(id); it != pending_.end()) it->second->progressed = true;
 }
 
 void resource_manager::release_pending(connection_state& c) {

@@ -171,10 +171,17 @@ class resource_manager {
   // address (the first component of `remote`: /ip4 or /ip6, IPv6 grouped by /64).
   // An inbound connection also takes a pending-handshake slot; when the address's or
   // the transient scope's slots are all taken, the oldest pending handshake (of that
-  // address, else overall) gives its slot up instead of the new one being refused.
+  // address, else overall) gives its slot up instead of the new one being refused —
+  // the oldest of those whose peer never sent a byte (note_progress) if there is one,
+  // so silent sockets push each other out and not a handshake that is under way.
   // Refused when a connection limit of the transient scope is reached (or a pending
   // limit is 0).
   outcome<admitted> open_connection(direction dir, const multiaddr& remote);
+
+  // The pending inbound handshake `id` received bytes from its peer: when slots are
+  // full, handshakes that never sent anything are dropped before it. No-op once the
+  // handshake is over.
+  void note_progress(std::uint64_t id);
 
   // Protected peers: their connections use the protected_peer limits and the system
   // scope's protected room, and do not count against their address's connections.

@@ -384,6 +384,26 @@ TEST(resource_manager, full_pending_slots_drop_the_oldest_handshake_of_the_addre
   EXPECT_EQ(m.take_snapshot().scopes[1].used.pending, 3u);  // d, e, other
 }
 
+TEST(resource_manager, handshakes_that_sent_nothing_are_dropped_first) {
+  auto c = open_limits();
+  c.address.pending = 3;
+  resource_manager m(c);
+  auto a = m.open_connection(direction::inbound, here);
+  auto b = m.open_connection(direction::inbound, here);
+  auto d = m.open_connection(direction::inbound, here);
+  ASSERT_TRUE(a && b && d);
+  m.note_progress(a->scope.id());
+  auto e = m.open_connection(direction::inbound, here);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->evicted, std::vector<std::uint64_t>{b->scope.id()});  // a is under way
+  m.note_progress(d->scope.id());
+  m.note_progress(e->scope.id());
+  auto f = m.open_connection(direction::inbound, here);
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->evicted, std::vector<std::uint64_t>{a->scope.id()});  // all under way: the oldest
+  m.note_progress(12345);  // unknown or finished: nothing happens
+}
+
 TEST(resource_manager, full_transient_pending_drops_the_oldest_overall) {
   auto c = open_limits();
   c.transient.pending = 2;
