@@ -381,6 +381,12 @@ int run_up(const options& o) {
     p2p::log::warn("node", "cannot raise the open-file limit ({}); the node may run out of descriptors under load",
                    raised.error().message());
 
+  opts.limits = resource_limits(mcp_options.settings.connections);
+  p2p::log::info("node", "resource limits: {} connections ({} per address, {} per peer), {} handshakes ({} per "
+                 "address), {} MiB", opts.limits->system.connections, opts.limits->address.connections,
+                 opts.limits->peer.connections, opts.limits->transient.pending, opts.limits->address.pending,
+                 opts.limits->system.memory >> 20);
+
   boost::asio::io_context io(1);
   node n(io.get_executor(), std::move(opts));
   mcp_node services(n, std::move(mcp_options));
