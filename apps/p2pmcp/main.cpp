@@ -372,7 +372,7 @@ int run_up(const options& o) {
   auto loaded = load_or_create_identity(home / "identity.key");
   if (loaded.created) p2p::log::info("node", "created a new identity in {}", (home / "identity.key").string());
   auto mcp_options = load_mcp_options(o, home);
-  node_options opts{std::move(loaded.key), mcp_options.settings.listen};
+  node_options opts{std::move(loaded.key), mcp_options.settings.listen, std::nullopt};
   // Each peer connection holds a descriptor; Debian's default soft limit of 1024 is
   // what one attacker needs to stop a node from accepting (issue 9).
   if (auto raised = p2p::raise_file_descriptor_limit())

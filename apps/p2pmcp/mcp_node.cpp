@@ -642,4 +642,13 @@ p2p::task<mcp::server::rpc_result<double>> mcp_node::ping(std::string name) {
   co_return ms;
 }
 
+std::vector<mcp::builtin::resource_summary> mcp_node::resources() const {
+  std::vector<mcp::builtin::resource_summary> out;
+  for (const auto& s : node_.host().resources().take_snapshot().scopes)
+    out.push_back({s.name, s.used.connections,
+                   s.limit.connections, s.used.pending, s.limit.pending, s.used.streams, s.limit.streams,
+                   s.used.memory, s.limit.memory});
+  return out;
+}
+
 }  // namespace p2pmcp

@@ -77,6 +77,7 @@ class mcp_node final : public mcp::builtin::node_view {
   std::vector<std::string> addresses() const override;
   std::vector<mcp::builtin::hosted_summary> hosted() const override;
   std::vector<mcp::builtin::peer_summary> peers() const override;
+  std::vector<mcp::builtin::resource_summary> resources() const override;
   p2p::task<mcp::server::rpc_result<double>> ping(std::string peer) override;
 
  private:

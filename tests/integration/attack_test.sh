@@ -3,7 +3,8 @@
 # that complete Noise with a throwaway key each, against a node limited to 1024 open
 # files; an honest peer (trusted by the node, as a user would) dials afresh and pings
 # the node throughout, and every ping must succeed, also after the attacks (the
-# listener still accepts). The node's log must stay short (refusals are summarised).
+# listener still accepts). The node's log must stay short (refusals are summarised), and
+# `p2pmcp status` shows the resource scopes.
 # Loopback only; every wait is bounded.
 # Usage: attack_test.sh <path to p2pmcp> <path to attack_peer>
 set -uo pipefail
@@ -43,6 +44,12 @@ status=$?
 cat "$work/attack.out"
 ((status == 0)) || fail "honest pings failed during the attacks (exit $status): $(tail -n 5 "$work/attack.err")"
 kill -0 "$node_pid" 2>/dev/null || fail "the node died"
+# `p2pmcp status` shows the resource scopes.
+"$bin" status --home "$work/a" >"$work/status.out" 2>&1 || fail "p2pmcp status: $(cat "$work/status.out")"
+grep -q "^limits system: connections [0-9]*/[0-9]*, handshakes" "$work/status.out" ||
+  fail "p2pmcp status shows no system scope: $(cat "$work/status.out")"
+grep -q "^limits transient: connections [0-9]*/[0-9]*, handshakes [0-9]*/64" "$work/status.out" ||
+  fail "p2pmcp status shows no transient scope: $(cat "$work/status.out")"
 lines=$(wc -l <"$work/node.log")
 ((lines < 400)) || fail "the node wrote $lines log lines during the attacks"
 echo "PASS: every honest ping got through both attacks; the node logged $lines lines"
