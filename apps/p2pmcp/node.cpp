@@ -27,7 +27,10 @@ p2p::resource::limits_config resource_limits(const mcp::server::connection_limit
   all_directions(l.peer.connections, l.peer.connections_inbound, l.peer.connections_outbound,
                  o.connections_per_peer);
   if (o.connections_per_address != 0) l.address.connections = o.connections_per_address;
-  if (o.handshakes != 0) l.transient.pending = o.handshakes;
+  if (o.handshakes != 0) {
+    l.transient.pending = o.handshakes;
+    l.transient.connections = std::max(l.transient.connections, 2 * l.transient.pending);
+  }
   if (o.handshakes_per_address != 0) l.address.pending = o.handshakes_per_address;
   if (o.streams_per_peer != 0) {
     l.peer.streams = o.streams_per_peer;

@@ -261,11 +261,16 @@ task<void> host::handle_inbound(std::unique_ptr<stream> raw, multiaddr local, mu
   pending_handshake pending(executor_);
   const std::uint64_t handshake_id = scope.id();
   handshakes_[handshake_id] = &pending;
+  // Also when this task is cancelled mid-handshake (stop after the grace period).
+  struct forget_handshake {
+    std::unordered_map<std::uint64_t, pending_handshake*>& table;
+    std::uint64_t id;
+    ~forget_handshake() { table.erase(id); }
+  } forget{handshakes_, handshake_id};
   upgrade_context context{config_.identity, random_, clock_, config_.yamux};
   raw = std::make_unique<progress_stream>(std::move(raw), resources_, handshake_id);
   auto raced = co_await (with_timeout(upgrade_inbound(std::move(raw), local, remote, context), config_.upgrade_timeout) ||
                          wait_until(pending.evicted, pending.wake));
-  handshakes_.erase(handshake_id);
   if (raced.index() == 1) {  // the upgrade was cancelled: its raw stream is closed
     log::debug(component, "inbound connection from {} dropped in its handshake for a newer one", remote.to_string());
     co_return;

@@ -63,8 +63,10 @@ limits_config default_limits(std::uint64_t memory, std::uint64_t descriptors) {
   c.system.memory = system_memory;
 
   c.transient = all_unlimited();
-  c.transient.connections = std::max<std::uint64_t>(64, connections / 4);
   c.transient.pending = 64;
+  // Room beyond the pending slots: for outbound dials, and for dropped handshakes
+  // still closing (a full transient scope would refuse instead of dropping the oldest).
+  c.transient.connections = std::max<std::uint64_t>(2 * c.transient.pending, connections / 4);
   c.transient.memory = std::max<std::uint64_t>(16 * mib, system_memory / 16);
 
   c.address = all_unlimited();

@@ -480,6 +480,7 @@ TEST(resource_manager, defaults_scale_with_memory_and_descriptors) {
     EXPECT_LT(l->protected_room.connections, l->system.connections);
     EXPECT_LT(l->protected_room.memory, l->system.memory);
     EXPECT_GT(l->transient.pending, l->address.pending);
+    EXPECT_GE(l->transient.connections, 2 * l->transient.pending);
     EXPECT_GE(l->protected_peer.connections, l->peer.connections);
   }
 }

@@ -177,6 +177,11 @@ class descriptor_exhaustion {
 // Issue 9: the listener ended for good on EMFILE. Now it pauses, and accepts the
 // waiting connection once descriptors are free again.
 TEST(tcp_transport, listener_accepts_again_after_running_out_of_descriptors) {
+#if defined(__SANITIZE_ADDRESS__)
+  // The sanitizers need descriptors of their own while the process has none (UBSan
+  // opens a pipe to check memory before each vptr check): run in the release build.
+  GTEST_SKIP() << "needs all descriptors exhausted, which the sanitizers cannot run under";
+#endif
   testing::run([](asio::any_io_executor ex) -> task<void> {
     auto listening = listener::open(ex, addr("/ip4/127.0.0.1/tcp/0"));
     EXPECT_TRUE(listening);
