@@ -10,6 +10,7 @@
 #include "mcp/server/node_settings.hpp"
 
 #include "p2p/core/log.hpp"
+#include "p2p/core/system_limits.hpp"
 #include "p2p/core/timeout.hpp"
 #include "p2p/protocols/perf/perf.hpp"
 #include "p2p/protocols/ping/ping.hpp"
@@ -371,7 +372,20 @@ int run_up(const options& o) {
   auto loaded = load_or_create_identity(home / "identity.key");
   if (loaded.created) p2p::log::info("node", "created a new identity in {}", (home / "identity.key").string());
   auto mcp_options = load_mcp_options(o, home);
-  node_options opts{std::move(loaded.key), mcp_options.settings.listen};
+  node_options opts{std::move(loaded.key), mcp_options.settings.listen, std::nullopt};
+  // Each peer connection holds a descriptor; Debian's default soft limit of 1024 is
+  // what one attacker needs to stop a node from accepting (issue 9).
+  if (auto raised = p2p::raise_file_descriptor_limit())
+    p2p::log::info("node", "open-file limit: {} descriptors", raised->soft);
+  else
+    p2p::log::warn("node", "cannot raise the open-file limit ({}); the node may run out of descriptors under load",
+                   raised.error().message());
+
+  opts.limits = resource_limits(mcp_options.settings.connections);
+  p2p::log::info("node", "resource limits: {} connections ({} per address, {} per peer), {} handshakes ({} per "
+                 "address), {} MiB", opts.limits->system.connections, opts.limits->address.connections,
+                 opts.limits->peer.connections, opts.limits->transient.pending, opts.limits->address.pending,
+                 opts.limits->system.memory >> 20);
 
   boost::asio::io_context io(1);
   node n(io.get_executor(), std::move(opts));

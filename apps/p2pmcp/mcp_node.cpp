@@ -94,6 +94,19 @@ mcp_node::mcp_node(node& n, mcp_node_options options)
   }
   trust_ = std::move(options_.trust);
   rebuild_aliases();
+  protect_known_peers();
+}
+
+// Trusted and bootstrap peers get the resource manager's reserved room, so a flood of
+// strangers cannot push them out.
+void mcp_node::protect_known_peers() {
+  auto& resources = node_.host().resources();
+  for (const auto& peer : protected_) resources.unprotect(peer);
+  protected_.clear();
+  for (const auto& t : trust_.peers) protected_.push_back(t.peer);
+  for (const auto& t : options_.settings.trust) protected_.push_back(t.peer);
+  for (const auto& b : options_.settings.bootstrap) protected_.push_back(b.peer);
+  for (const auto& peer : protected_) resources.protect(peer);
 }
 
 void mcp_node::rebuild_aliases() {
@@ -188,6 +201,7 @@ void mcp_node::reload_trust(mcp::peer::trust_list next) {
   for (const auto& id : ids) before[id] = is_trusted(*p2p::peer_id::parse(id));
   trust_ = std::move(next);
   rebuild_aliases();
+  protect_known_peers();
   std::size_t changes = 0;
   for (const auto& [id, was] : before) {
     const p2p::peer_id peer = *p2p::peer_id::parse(id);
@@ -304,8 +318,10 @@ p2p::task<void> mcp_node::watch_peers() {
     if (!event) co_return;
     const p2p::peer_id peer = event->conn->remote_peer();
     auto it = peers_.find(peer.to_string());
+    // Strangers come and go by the thousand under a flood: their lines are debug.
+    const auto presence_level = is_trusted(peer) || is_configured(peer) ? log::level::info : log::level::debug;
     if (event->type == p2p::host_event::kind::connected) {
-      log::info(component, "peer {} connected", peer.to_string());
+      log::emit(presence_level, component, "peer {} connected", peer.to_string());
       if (it != peers_.end()) {
         ++it->second.presence_epoch;
         // Its servers were waiting out a reconnect delay (up to a minute, five after a
@@ -317,7 +333,7 @@ p2p::task<void> mcp_node::watch_peers() {
       }
     }
     if (event->type == p2p::host_event::kind::disconnected && !node_.host().is_connected(peer)) {
-      log::info(component, "peer {} disconnected", peer.to_string());
+      log::emit(presence_level, component, "peer {} disconnected", peer.to_string());
       if (it != peers_.end() && (!it->second.servers.empty() || !it->second.offered.empty()) && !is_configured(peer)) {
         const std::uint64_t epoch = ++it->second.presence_epoch;
         peer_tasks_.spawn(forget_later(peer, epoch), "forget " + it->second.alias);
@@ -624,6 +640,15 @@ p2p::task<mcp::server::rpc_result<double>> mcp_node::ping(std::string name) {
   const double ms = std::chrono::duration<double, std::milli>(*rtt).count();
   if (auto it = peers_.find(peer->to_string()); it != peers_.end()) it->second.latency_ms = ms;
   co_return ms;
+}
+
+std::vector<mcp::builtin::resource_summary> mcp_node::resources() const {
+  std::vector<mcp::builtin::resource_summary> out;
+  for (const auto& s : node_.host().resources().take_snapshot().scopes)
+    out.push_back({s.name, s.used.connections,
+                   s.limit.connections, s.used.pending, s.limit.pending, s.used.streams, s.limit.streams,
+                   s.used.memory, s.limit.memory});
+  return out;
 }
 
 }  // namespace p2pmcp

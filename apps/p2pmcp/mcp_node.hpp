@@ -77,6 +77,7 @@ class mcp_node final : public mcp::builtin::node_view {
   std::vector<std::string> addresses() const override;
   std::vector<mcp::builtin::hosted_summary> hosted() const override;
   std::vector<mcp::builtin::peer_summary> peers() const override;
+  std::vector<mcp::builtin::resource_summary> resources() const override;
   p2p::task<mcp::server::rpc_result<double>> ping(std::string peer) override;
 
  private:
@@ -104,6 +105,7 @@ class mcp_node final : public mcp::builtin::node_view {
   p2p::task<void> serve_peer(std::unique_ptr<p2p::stream> s, p2p::stream_info info, mcp::server::upstream* up,
                              std::string server);
   p2p::task<void> watch_peers();
+  void protect_known_peers();
   p2p::task<void> watch_identify();
   p2p::task<p2p::result<std::unique_ptr<p2p::stream>>> open_remote(p2p::peer_id peer, std::string protocol);
   void add_remote_servers(const p2p::peer_id& peer, const std::vector<std::string>& protocols);
@@ -145,6 +147,7 @@ class mcp_node final : public mcp::builtin::node_view {
   std::unique_ptr<mcp::gateway::http_server> gateway_;
   std::map<std::string, remote_peer> peers_;  // by peer ID text
   std::map<std::string, std::string> configured_aliases_;  // peer ID text -> name
+  std::vector<p2p::peer_id> protected_;  // trusted and bootstrap peers, protected in the host's resource manager
   mcp::peer::trust_list trust_;                            // the trust file's list
   std::set<std::string> trusted_keepers_;                  // peer IDs with a running keeper
   struct served_stream {

@@ -3,6 +3,7 @@
 // node_options and are documented in the README.
 #pragma once
 
+#include "mcp/server/node_settings.hpp"
 #include "p2p/core/clock.hpp"
 #include "p2p/core/random.hpp"
 #include "p2p/host/host.hpp"
@@ -18,7 +19,13 @@ inline constexpr std::uint16_t default_port = 4021;
 struct node_options {
   p2p::crypto::private_key identity;
   std::vector<p2p::multiaddr> listen;  // empty: nothing (a pure client)
+  // The host's resource limits; nullopt: the machine's defaults.
+  std::optional<p2p::resource::limits_config> limits;
 };
+
+// The machine's default resource limits (its memory and current open-file limit) with
+// the config's "limits" overrides applied.
+p2p::resource::limits_config resource_limits(const mcp::server::connection_limits& overrides);
 
 class node {
  public:

@@ -5,6 +5,7 @@
 #include <boost/asio/this_coro.hpp>
 
 #include <cstdio>
+#include <limits>
 
 namespace mcp::builtin {
 
@@ -157,6 +158,25 @@ json builtin_server::call_info() const {
   }
   if (servers.empty()) text += "servers: none from the config (only the built-in 'node')\n";
   structured["servers"] = std::move(servers);
+  json resources = json::array();
+  auto of = [](std::uint64_t used, std::uint64_t limit) {
+    return limit == std::numeric_limits<std::uint64_t>::max() ? std::to_string(used)
+                                                               : std::to_string(used) + "/" + std::to_string(limit);
+  };
+  auto limit_json = [](std::uint64_t limit) {
+    return limit == std::numeric_limits<std::uint64_t>::max() ? json() : json(limit);
+  };
+  for (const auto& r : view_.resources()) {
+    resources.push_back({{"scope", r.scope},
+                         {"connections", r.connections}, {"connectionsLimit", limit_json(r.connections_limit)},
+                         {"handshakes", r.pending}, {"handshakesLimit", limit_json(r.pending_limit)},
+                         {"streams", r.streams}, {"streamsLimit", limit_json(r.streams_limit)},
+                         {"memoryBytes", r.memory}, {"memoryLimit", limit_json(r.memory_limit)}});
+    text += "limits " + r.scope + ": connections " + of(r.connections, r.connections_limit) + ", handshakes " +
+            of(r.pending, r.pending_limit) + ", streams " + of(r.streams, r.streams_limit) + ", memory " +
+            of(r.memory, r.memory_limit) + " bytes\n";
+  }
+  if (!resources.empty()) structured["resources"] = std::move(resources);
   if (const std::string pair = pair_command(); !pair.empty()) {
     structured["pairCommand"] = pair;
     text += "to pair with this node, run on the other one: " + pair + "\n";

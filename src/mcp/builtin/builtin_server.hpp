@@ -55,6 +55,16 @@ struct hosted_summary {
   std::optional<std::size_t> sessions;
 };
 
+// One scope of the host's resource manager: what it uses next to its limits (a limit
+// of UINT64_MAX is none).
+struct resource_summary {
+  std::string scope;  // "system", "transient", "address 10.0.0.1", "peer 12D3...", "protocol /x"
+  std::uint64_t connections = 0, connections_limit = 0;
+  std::uint64_t pending = 0, pending_limit = 0;  // inbound handshakes
+  std::uint64_t streams = 0, streams_limit = 0;
+  std::uint64_t memory = 0, memory_limit = 0;
+};
+
 // What the tools report, provided by the node.
 class node_view {
  public:
@@ -65,6 +75,8 @@ class node_view {
   virtual std::string gateway_url() const = 0;  // empty when the gateway is off
   virtual std::vector<hosted_summary> hosted() const = 0;
   virtual std::vector<peer_summary> peers() const = 0;
+  // The resource manager's busiest scopes (system and transient first); none by default.
+  virtual std::vector<resource_summary> resources() const { return {}; }
   // Round-trip time in milliseconds, or a sentence ("no peer matches 'x'").
   virtual task<rpc_result<double>> ping(std::string peer) = 0;
 };

@@ -167,14 +167,23 @@ std::variant<node_settings, std::string> parse_node_settings(const json& setting
                           {"nameBytes", &l.name_bytes, 16, 4096},
                           {"descriptionBytes", &l.description_bytes, 0, 1 << 20},
                           {"schemaBytes", &l.schema_bytes, 64, 16 << 20},
-                          {"listBytes", &l.list_bytes, 1024, 256 << 20}};
+                          {"listBytes", &l.list_bytes, 1024, 256 << 20},
+                          {"connections", &out.connections.connections, 1, 1 << 20},
+                          {"connectionsPerPeer", &out.connections.connections_per_peer, 1, 1024},
+                          {"connectionsPerAddress", &out.connections.connections_per_address, 1, 1 << 20},
+                          {"handshakes", &out.connections.handshakes, 1, 1 << 16},
+                          {"handshakesPerAddress", &out.connections.handshakes_per_address, 1, 1 << 16},
+                          {"streamsPerPeer", &out.connections.streams_per_peer, 1, 1 << 20},
+                          {"memoryBytes", &out.connections.memory_bytes, 16 << 20, std::int64_t{1} << 40}};
       for (const auto& [lkey, lvalue] : value.items()) {
         const cap* found = nullptr;
         for (const auto& c : caps)
           if (lkey == c.name) found = &c;
         if (!found)
           return at + "." + lkey +
-                 " is not a limit (serversPerPeer, itemsPerList, nameBytes, descriptionBytes, schemaBytes, listBytes)";
+                 " is not a limit (serversPerPeer, itemsPerList, nameBytes, descriptionBytes, schemaBytes, listBytes, "
+                 "connections, connectionsPerPeer, connectionsPerAddress, handshakes, handshakesPerAddress, "
+                 "streamsPerPeer, memoryBytes)";
         if (!lvalue.is_number_integer() || lvalue.get<std::int64_t>() < found->min ||
             lvalue.get<std::int64_t>() > found->max)
           return at + "." + lkey + " must be a whole number from " + std::to_string(found->min) + " to " +

@@ -14,7 +14,11 @@
 //     "maxMessageBytes": 4194304,
 //     "forgetPeersAfter": 600,     // seconds a peer may be gone before its servers are dropped
 //     "limits": {"serversPerPeer": 32, "itemsPerList": 512, "nameBytes": 128,
-//                "descriptionBytes": 8192, "schemaBytes": 65536, "listBytes": 4194304}
+//                "descriptionBytes": 8192, "schemaBytes": 65536, "listBytes": 4194304,
+//                // the host's resource manager (default: from the machine, README "Limits")
+//                "connections": 512, "connectionsPerPeer": 8, "connectionsPerAddress": 64,
+//                "handshakes": 64, "handshakesPerAddress": 16, "streamsPerPeer": 2048,
+//                "memoryBytes": 268435456}
 //   }
 //
 // Parsing never throws on any input (fuzzed with the config, fuzz_mcp_config); each
@@ -70,6 +74,18 @@ struct trusted_peer {
   std::string name;  // alias, or empty
 };
 
+// Overrides of the host's resource limits (src/p2p/resource); 0 keeps the machine's
+// default.
+struct connection_limits {
+  std::size_t connections = 0;              // authenticated, all peers
+  std::size_t connections_per_peer = 0;
+  std::size_t connections_per_address = 0;  // strangers' authenticated connections per IP (/64)
+  std::size_t handshakes = 0;               // inbound connections in their handshake
+  std::size_t handshakes_per_address = 0;
+  std::size_t streams_per_peer = 0;
+  std::size_t memory_bytes = 0;             // the system scope's memory
+};
+
 struct node_settings {
   std::vector<p2p::multiaddr> listen;
   std::vector<bootstrap_peer> bootstrap;  // "bootstrap" (connect only) and "peers" (with alias: trusted)
@@ -85,6 +101,7 @@ struct node_settings {
   // before they are dropped. Bootstrap and named peers are never dropped.
   std::uint32_t forget_peers_after_seconds = 600;
   catalogue_limits limits;  // what a peer's servers may put into this node
+  connection_limits connections;  // the host's resource limits ("limits" too)
 
   // Whether the config itself trusts `peer` (named in "peers" or listed in "trust").
   bool trusts(const p2p::peer_id& peer) const;

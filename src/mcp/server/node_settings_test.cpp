@@ -75,7 +75,8 @@ TEST(node_settings, trust_list_and_open_rules) {
   const std::string text = std::string(R"({
     "trust": [")") + peer_a + R"(", {"id": ")" + peer_b + R"(", "name": "desk"}],
     "allow": {"open": "all", "*": "trusted"},
-    "limits": {"serversPerPeer": 4, "itemsPerList": 10, "listBytes": 2048}})";
+    "limits": {"serversPerPeer": 4, "itemsPerList": 10, "listBytes": 2048,
+               "connections": 100, "handshakesPerAddress": 4, "memoryBytes": 33554432}})";
   auto parsed = parse_node_settings(json::parse(text), "c.json");
   ASSERT_TRUE(std::holds_alternative<node_settings>(parsed)) << std::get<std::string>(parsed);
   const auto& s = std::get<node_settings>(parsed);
@@ -90,6 +91,10 @@ TEST(node_settings, trust_list_and_open_rules) {
   EXPECT_EQ(s.limits.servers_per_peer, 4u);
   EXPECT_EQ(s.limits.items_per_list, 10u);
   EXPECT_EQ(s.limits.list_bytes, 2048u);
+  EXPECT_EQ(s.connections.connections, 100u);
+  EXPECT_EQ(s.connections.handshakes_per_address, 4u);
+  EXPECT_EQ(s.connections.memory_bytes, 33554432u);
+  EXPECT_EQ(s.connections.connections_per_peer, 0u);  // the machine's default
   EXPECT_EQ(s.limits.name_bytes, 128u);  // untouched caps keep their defaults
 }
 

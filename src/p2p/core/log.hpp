@@ -2,6 +2,8 @@
 // The level is process-wide (set once at start-up from --log-level / P2PMCP_LOG).
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <fmt/format.h>
 #include <string_view>
 
@@ -30,5 +32,30 @@ template <class... Args>
 void warn(std::string_view c, fmt::format_string<Args...> f, Args&&... a) { emit(level::warn, c, f, std::forward<Args>(a)...); }
 template <class... Args>
 void error(std::string_view c, fmt::format_string<Args...> f, Args&&... a) { emit(level::error, c, f, std::forward<Args>(a)...); }
+
+// One log line per period for an event that can repeat thousands of times a second
+// (a refused connection under a flood): admit() counts the event and says whether to
+// write a line now; the line reports count() events (this one included), then the
+// count starts again.
+class throttle {
+ public:
+  explicit throttle(std::chrono::steady_clock::duration period) : period_(period) {}
+  bool admit(std::chrono::steady_clock::time_point now) noexcept {
+    ++count_;
+    if (written_ && now - last_ < period_) return false;
+    written_ = true;
+    last_ = now;
+    return true;
+  }
+  // Events since the last line written (call after admit() said yes, then reset()).
+  std::uint64_t count() const noexcept { return count_; }
+  void reset() noexcept { count_ = 0; }
+
+ private:
+  std::chrono::steady_clock::duration period_;
+  std::chrono::steady_clock::time_point last_{};
+  std::uint64_t count_ = 0;
+  bool written_ = false;
+};
 
 }  // namespace p2p::log

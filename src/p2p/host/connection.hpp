@@ -5,6 +5,7 @@
 #include "p2p/core/multiaddr.hpp"
 #include "p2p/core/peer_id.hpp"
 #include "p2p/muxer/muxed_connection.hpp"
+#include "p2p/resource/resource_manager.hpp"
 
 #include <memory>
 #include <string>
@@ -26,8 +27,9 @@ struct connection_info {
 
 class connection {
  public:
-  connection(connection_info info, std::shared_ptr<muxed_connection> muxer, std::uint64_t id)
-      : info_(std::move(info)), muxer_(std::move(muxer)), id_(id) {}
+  connection(connection_info info, std::shared_ptr<muxed_connection> muxer, std::uint64_t id,
+             resource::connection_scope scope = {})
+      : info_(std::move(info)), muxer_(std::move(muxer)), id_(id), scope_(std::move(scope)) {}
 
   const connection_info& info() const noexcept { return info_; }
   const peer_id& remote_peer() const noexcept { return info_.remote_peer; }
@@ -39,11 +41,14 @@ class connection {
   void close() { muxer_->close(); }
   bool is_closed() const noexcept { return muxer_->is_closed(); }
   muxed_connection& muxer() noexcept { return *muxer_; }
+  // Its accounting in the resource manager (streams, memory), held while it lives.
+  resource::connection_scope& scope() noexcept { return scope_; }
 
  private:
   connection_info info_;
   std::shared_ptr<muxed_connection> muxer_;
   std::uint64_t id_;
+  resource::connection_scope scope_;
 };
 
 }  // namespace p2p

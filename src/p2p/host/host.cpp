@@ -2,6 +2,8 @@
 
 #include "p2p/core/log.hpp"
 #include "p2p/core/timeout.hpp"
+#include "p2p/core/system_limits.hpp"
+#include "p2p/host/scoped_stream.hpp"
 #include "p2p/host/upgrader.hpp"
 #include "p2p/negotiation/multistream.hpp"
 #include "p2p/transport/tcp/tcp_transport.hpp"
@@ -17,7 +19,51 @@ using namespace boost::asio::experimental::awaitable_operators;
 
 namespace {
 constexpr std::string_view component = "host";
+
+resource::limits_config limits_for(const host_config& config) {
+  if (config.limits) return *config.limits;
+  return resource::default_limits(physical_memory(), file_descriptor_limit().soft);
 }
+
+task<void> wait_until(bool& flag, p2p::signal& wake) {
+  while (!flag) co_await wake.wait();
+}
+
+// The raw stream of an inbound connection: tells the resource manager when its peer
+// first sends something, so that silent sockets are dropped before it.
+class progress_stream final : public stream {
+ public:
+  progress_stream(std::unique_ptr<stream> inner, resource::resource_manager& resources, std::uint64_t id)
+      : inner_(std::move(inner)), resources_(resources), id_(id) {}
+  task<result<std::size_t>> read_some(mutable_bytes_view buffer) override {
+    auto n = co_await inner_->read_some(buffer);
+    if (!noted_ && n && *n > 0) {
+      noted_ = true;
+      resources_.note_progress(id_);
+    }
+    co_return n;
+  }
+  task<result<void>> write(bytes_view data) override { return inner_->write(data); }
+  task<result<void>> write_gather(std::span<const bytes_view> parts) override { return inner_->write_gather(parts); }
+  task<result<void>> close_write() override { return inner_->close_write(); }
+  void reset() override { inner_->reset(); }
+
+ private:
+  std::unique_ptr<stream> inner_;
+  resource::resource_manager& resources_;  // outlives every connection (host member order)
+  std::uint64_t id_;
+  bool noted_ = false;
+};
+
+}  // namespace
+
+// An inbound connection in its handshake; the resource manager may choose it as the
+// oldest to drop for a newer one.
+struct host::pending_handshake {
+  explicit pending_handshake(asio::any_io_executor executor) : wake(executor) {}
+  bool evicted = false;
+  p2p::signal wake;
+};
 
 // Outbound dials to one peer in flight: later callers wait for the first one's result.
 struct host::pending_dial {
@@ -74,6 +120,7 @@ host::host(asio::any_io_executor executor, host_config config, clock& clk, rando
       clock_(clk),
       random_(rng),
       id_(peer_id::from_public_key(config_.identity.public_key())),
+      resources_(limits_for(config_)),
       tasks_(executor),
       stop_signal_(executor) {}
 
@@ -164,56 +211,100 @@ void host::stop(duration grace) {
 // ---------------------------------------------------------------------------------
 // inbound
 
+// The listener pauses and retries by itself when descriptors run out (EMFILE) or an
+// accept fails for any other reason: only close() (stop) ends this loop.
 task<void> host::accept_loop(tcp::listener& l) {
   for (;;) {
     auto accepted = co_await l.accept();
     if (!accepted) {
       if (accepted.error() != errc::closed)
-        log::error(component, "accepting on {} failed: {}", l.address().to_string(), accepted.error().message());
+        log::error(component, "stopped accepting on {}: {}", l.address().to_string(), accepted.error().message());
       co_return;
     }
     auto& raw = *accepted;
     if (stopping_) co_return;
-    const std::size_t live = connections().size();
-    if (pending_inbound_ >= config_.max_pending_inbound || live >= config_.max_connections) {
-      log::warn(component, "refusing connection from {}: limit reached ({} connections, {} upgrading)",
-                raw->remote_address().to_string(), live, pending_inbound_);
+    auto admitted = resources_.open_connection(resource::direction::inbound, raw->remote_address());
+    if (!admitted) {
+      note_refusal(fmt::format("refused a connection from {}", raw->remote_address().to_string()),
+                   admitted.error().message());
       raw->reset();
       continue;
     }
+    for (const auto id : admitted->evicted) {
+      if (auto it = handshakes_.find(id); it != handshakes_.end()) {
+        it->second->evicted = true;
+        it->second->wake.notify();
+      }
+    }
+    if (!admitted->evicted.empty())
+      note_refusal("dropped the oldest connection in its handshake",
+                   "the pending-handshake slots of its address or of the node are full");
     auto local = raw->local_address();
     auto remote = raw->remote_address();
-    tasks_.spawn(handle_inbound(std::move(raw), std::move(local), std::move(remote)), "inbound connection");
+    tasks_.spawn(handle_inbound(std::move(raw), std::move(local), std::move(remote), std::move(admitted->scope)),
+                 "inbound connection");
   }
 }
 
-task<void> host::handle_inbound(std::unique_ptr<stream> raw, multiaddr local, multiaddr remote) {
-  ++pending_inbound_;
+void host::note_refusal(std::string_view what, const std::string& why) {
+  if (!refusal_log_.admit(clock_.now())) return;
+  if (refusal_log_.count() == 1)
+    log::info(component, "{}: {}", what, why);
+  else
+    log::info(component, "{}: {} ({} refused or dropped connections and streams in the last 10 s)", what, why,
+              refusal_log_.count());
+  refusal_log_.reset();
+}
+
+task<void> host::handle_inbound(std::unique_ptr<stream> raw, multiaddr local, multiaddr remote,
+                                resource::connection_scope scope) {
+  pending_handshake pending(executor_);
+  const std::uint64_t handshake_id = scope.id();
+  handshakes_[handshake_id] = &pending;
+  // Also when this task is cancelled mid-handshake (stop after the grace period).
+  struct forget_handshake {
+    std::unordered_map<std::uint64_t, pending_handshake*>& table;
+    std::uint64_t id;
+    ~forget_handshake() { table.erase(id); }
+  } forget{handshakes_, handshake_id};
   upgrade_context context{config_.identity, random_, clock_, config_.yamux};
-  auto up = co_await with_timeout(upgrade_inbound(std::move(raw), local, remote, context), config_.upgrade_timeout);
-  --pending_inbound_;
+  raw = std::make_unique<progress_stream>(std::move(raw), resources_, handshake_id);
+  auto raced = co_await (with_timeout(upgrade_inbound(std::move(raw), local, remote, context), config_.upgrade_timeout) ||
+                         wait_until(pending.evicted, pending.wake));
+  if (raced.index() == 1) {  // the upgrade was cancelled: its raw stream is closed
+    log::debug(component, "inbound connection from {} dropped in its handshake for a newer one", remote.to_string());
+    co_return;
+  }
+  auto up = std::get<0>(std::move(raced));
   if (!up) {
-    log::info(component, "inbound connection from {} failed during upgrade: {}", remote.to_string(),
-              up.error().message());
+    note_refusal(fmt::format("inbound connection from {} failed during upgrade", remote.to_string()),
+                 up.error().message());
     co_return;
   }
   if (stopping_) {
     up->muxer->close();
     co_return;
   }
-  auto conn = add_connection(std::move(*up));
+  if (auto moved = scope.set_peer(up->info.remote_peer); !moved) {
+    note_refusal(fmt::format("refused peer {} at {}", up->info.remote_peer.to_string(), remote.to_string()),
+                 moved.error().message());
+    up->muxer->close();
+    co_return;
+  }
+  auto conn = add_connection(std::move(*up), std::move(scope));
   co_await serve_connection(std::move(conn));
 }
 
-std::shared_ptr<connection> host::add_connection(upgraded_connection up) {
-  auto conn = std::make_shared<connection>(std::move(up.info), std::move(up.muxer), next_connection_id_++);
+std::shared_ptr<connection> host::add_connection(upgraded_connection up, resource::connection_scope scope) {
+  auto conn =
+      std::make_shared<connection>(std::move(up.info), std::move(up.muxer), next_connection_id_++, std::move(scope));
   const auto& info = conn->info();
   connections_[info.remote_peer].push_back(conn);
   peerstore_.touch(info.remote_peer, clock_.now());
   if (info.dir == direction::outbound)
     peerstore_.add_addresses(info.remote_peer, {info.remote_address}, peerstore::recently_connected_ttl,
                              clock_.now());
-  log::info(component, "connected to {} at {} ({}, {}{}{})", info.remote_peer.to_string(),
+  log::debug(component, "connected to {} at {} ({}, {}{}{})", info.remote_peer.to_string(),
             info.remote_address.to_string(), info.dir == direction::inbound ? "inbound" : "outbound", info.security,
             info.muxer, info.early_muxer ? " negotiated in the handshake" : "");
   publish({host_event::kind::connected, conn});
@@ -225,7 +316,14 @@ task<void> host::serve_connection(std::shared_ptr<connection> conn) {
     for (;;) {
       auto s = co_await conn->muxer().accept_stream();
       if (!s) co_return;
-      tasks_.spawn(serve_stream(std::move(*s), conn), "inbound stream");
+      auto counted = conn->scope().open_stream(resource::direction::inbound);
+      if (!counted) {
+        note_refusal(fmt::format("refused a stream of {}", conn->remote_peer().to_string()), counted.error().message());
+        (*s)->reset();
+        continue;
+      }
+      std::unique_ptr<stream> scoped = std::make_unique<scoped_stream>(std::move(*s), std::move(*counted));
+      tasks_.spawn(serve_stream(std::move(scoped), conn), "inbound stream");
     }
   };
   co_await (conn->muxer().run() && accept_streams());
@@ -233,7 +331,8 @@ task<void> host::serve_connection(std::shared_ptr<connection> conn) {
   auto& list = connections_[conn->remote_peer()];
   std::erase(list, conn);
   if (list.empty()) connections_.erase(conn->remote_peer());
-  log::info(component, "disconnected from {} ({})", conn->remote_peer().to_string(),
+  conn->scope() = {};  // its streams keep the accounting until they end
+  log::debug(component, "disconnected from {} ({})", conn->remote_peer().to_string(),
             conn->remote_address().to_string());
   publish({host_event::kind::disconnected, conn});
 }
@@ -250,6 +349,13 @@ task<void> host::serve_stream(std::unique_ptr<stream> s, std::shared_ptr<connect
   }
   auto handler = handlers_.find(*chosen);
   if (handler == handlers_.end()) {  // removed while negotiating
+    s->reset();
+    co_return;
+  }
+  // serve_stream is only given the scoped streams accept_streams makes.
+  if (auto counted = static_cast<scoped_stream&>(*s).scope().set_protocol(*chosen); !counted) {
+    note_refusal(fmt::format("refused a {} stream of {}", *chosen, conn->remote_peer().to_string()),
+                 counted.error().message());
     s->reset();
     co_return;
   }
@@ -349,6 +455,12 @@ task<result<std::shared_ptr<connection>>> host::dial_address(const multiaddr& ad
   }
   auto local = (*raw)->local_address();
   auto remote = (*raw)->remote_address();
+  auto admitted = resources_.open_connection(resource::direction::outbound, remote);
+  if (!admitted) {
+    log::debug(component, "not dialing {}: {}", address.to_string(), admitted.error().message());
+    (*raw)->reset();
+    co_return errc::resource_limit;
+  }
   upgrade_context context{config_.identity, random_, clock_, config_.yamux};
   auto up = co_await with_timeout(upgrade_outbound(std::move(*raw), local, remote, context, expected),
                                   config_.upgrade_timeout);
@@ -360,7 +472,12 @@ task<result<std::shared_ptr<connection>>> host::dial_address(const multiaddr& ad
     up->muxer->close();
     co_return errc::cancelled;
   }
-  auto conn = add_connection(std::move(*up));
+  if (auto moved = admitted->scope.set_peer(up->info.remote_peer); !moved) {
+    log::debug(component, "connection to {} refused: {}", address.to_string(), moved.error().message());
+    up->muxer->close();
+    co_return errc::resource_limit;
+  }
+  auto conn = add_connection(std::move(*up), std::move(admitted->scope));
   tasks_.spawn(serve_connection(conn), "outbound connection");
   co_return conn;
 }
@@ -374,11 +491,22 @@ task<result<host::negotiated_stream>> host::new_stream(const peer_id& peer, std:
 task<result<host::negotiated_stream>> host::new_stream(std::shared_ptr<connection> conn,
                                                        std::vector<std::string> protocols) {
   if (protocols.empty()) co_return errc::invalid_argument;
+  auto counted = conn->scope().open_stream(resource::direction::outbound);
+  if (!counted) {
+    log::debug(component, "no stream to {}: {}", conn->remote_peer().to_string(), counted.error().message());
+    co_return errc::resource_limit;
+  }
   auto opened = co_await conn->open_stream();
   if (!opened) co_return opened.error();
-  std::unique_ptr<stream> s = std::move(*opened);
+  auto owned = std::make_unique<scoped_stream>(std::move(*opened), std::move(*counted));
+  auto& scope = owned->scope();
+  std::unique_ptr<stream> s = std::move(owned);
   // When identify told us the peer speaks the protocol, skip the round trip (lazy select).
   if (protocols.size() == 1 && peerstore_.supports(conn->remote_peer(), protocols.front())) {
+    if (auto in_protocol = scope.set_protocol(protocols.front()); !in_protocol) {
+      s->reset();
+      co_return errc::resource_limit;
+    }
     co_return negotiated_stream{multistream::select_lazy(std::move(s), protocols.front()), protocols.front(),
                                 std::move(conn)};
   }
@@ -386,6 +514,12 @@ task<result<host::negotiated_stream>> host::new_stream(std::shared_ptr<connectio
   if (!chosen) {
     s->reset();
     co_return chosen.error();
+  }
+  if (auto in_protocol = scope.set_protocol(*chosen); !in_protocol) {
+    log::debug(component, "no {} stream to {}: {}", *chosen, conn->remote_peer().to_string(),
+               in_protocol.error().message());
+    s->reset();
+    co_return errc::resource_limit;
   }
   co_return negotiated_stream{std::move(s), std::move(*chosen), std::move(conn)};
 }

@@ -6,13 +6,19 @@
 // returns only after stop() and after all of them ended. Everything runs on the
 // executor passed in (one thread).
 //
-// Limits (host_config): connection count, handshake and negotiation timeouts, and
-// yamux's per-connection stream and window limits. A peer that misbehaves loses its
+// Limits: the resource manager (host_config::limits; src/p2p/resource) bounds
+// connections, pending handshakes and streams per address, peer, protocol and
+// overall: an inbound connection takes its slot at accept, before the handshake
+// (the oldest pending handshake is closed when the slots are full), and moves to its
+// peer's scope once Noise proved who it is; every stream counts under its connection,
+// peer and protocol. Then handshake and negotiation timeouts, and yamux's
+// per-connection stream and window limits. A peer that misbehaves loses its
 // connection; it never takes the host down.
 #pragma once
 
 #include "p2p/core/clock.hpp"
 #include "p2p/core/keys.hpp"
+#include "p2p/core/log.hpp"
 #include "p2p/core/multiaddr.hpp"
 #include "p2p/core/peer_id.hpp"
 #include "p2p/core/random.hpp"
@@ -21,6 +27,7 @@
 #include "p2p/host/connection.hpp"
 #include "p2p/host/peerstore.hpp"
 #include "p2p/muxer/yamux/connection.hpp"
+#include "p2p/resource/resource_manager.hpp"
 
 #include <chrono>
 #include <deque>
@@ -45,8 +52,9 @@ struct host_config {
   duration dial_timeout = std::chrono::seconds(15);       // TCP connect, per address
   duration upgrade_timeout = std::chrono::seconds(15);    // security + muxer negotiation
   duration negotiation_timeout = std::chrono::seconds(15);  // per stream protocol negotiation
-  std::size_t max_connections = 1024;
-  std::size_t max_pending_inbound = 64;  // inbound connections still upgrading
+  // Connections, handshakes, streams and memory per scope; nullopt: the defaults for
+  // this machine (resource::default_limits of its memory and descriptor limit).
+  std::optional<resource::limits_config> limits;
   yamux::config yamux;
 };
 
@@ -139,6 +147,9 @@ class host {
   }
 
   peerstore& peers() noexcept { return peerstore_; }
+  // The resource manager: protect() trusted and bootstrap peers, take_snapshot() for status.
+  resource::resource_manager& resources() noexcept { return resources_; }
+  const resource::resource_manager& resources() const noexcept { return resources_; }
   std::vector<std::shared_ptr<connection>> connections() const;
   std::shared_ptr<connection> connection_to(const peer_id& peer) const;
   bool is_connected(const peer_id& peer) const { return connection_to(peer) != nullptr; }
@@ -161,15 +172,19 @@ class host {
  private:
   struct pending_dial;
   struct pending_dial_guard;
+  struct pending_handshake;
 
   task<void> accept_loop(tcp::listener& l);
-  task<void> handle_inbound(std::unique_ptr<stream> raw, multiaddr local, multiaddr remote);
+  task<void> handle_inbound(std::unique_ptr<stream> raw, multiaddr local, multiaddr remote,
+                            resource::connection_scope scope);
+  // Throttled log of refused and dropped connections (one line per 10 s with a count).
+  void note_refusal(std::string_view what, const std::string& why);
   task<result<std::shared_ptr<connection>>> dial_address(const multiaddr& address, std::optional<peer_id> expected);
   task<result<std::shared_ptr<connection>>> dial_peer(const peer_id& peer);
   // The one dial to `peer` in flight (to `address`, else to its peerstore addresses);
   // concurrent callers share it.
   task<result<std::shared_ptr<connection>>> dial_once(peer_id peer, std::optional<multiaddr> address);
-  std::shared_ptr<connection> add_connection(struct upgraded_connection up);
+  std::shared_ptr<connection> add_connection(struct upgraded_connection up, resource::connection_scope scope);
   task<void> serve_connection(std::shared_ptr<connection> conn);
   task<void> serve_stream(std::unique_ptr<stream> s, std::shared_ptr<connection> conn);
   void publish(host_event event);
@@ -179,13 +194,16 @@ class host {
   clock& clock_;
   random& random_;
   peer_id id_;
+  // Before everything that may hold a connection or stream scope (destroyed after them).
+  resource::resource_manager resources_;
   peerstore peerstore_;
   std::vector<std::unique_ptr<tcp::listener>> listeners_;
   std::map<std::string, stream_handler, std::less<>> handlers_;
   std::unordered_map<peer_id, std::vector<std::shared_ptr<connection>>> connections_;
   std::unordered_map<peer_id, std::shared_ptr<pending_dial>> pending_dials_;
   std::vector<std::weak_ptr<event_subscription>> subscribers_;
-  std::size_t pending_inbound_ = 0;
+  std::unordered_map<std::uint64_t, pending_handshake*> handshakes_;  // inbound, by scope id
+  log::throttle refusal_log_{std::chrono::seconds(10)};
   std::uint64_t next_connection_id_ = 1;
   task_group tasks_;
   p2p::signal stop_signal_;

@@ -117,7 +117,7 @@ task<void> service::identify_in_background(std::shared_ptr<connection> conn) {
     log::debug(component, "{} is {} with {} protocols", conn->remote_peer().to_string(),
                outcome->agent_version.value_or("(no agent)"), outcome->protocols.size());
   } else {
-    log::info(component, "identifying {} failed: {}", conn->remote_peer().to_string(), outcome.error().message());
+    log::debug(component, "identifying {} failed: {}", conn->remote_peer().to_string(), outcome.error().message());
     if (conn->is_closed()) co_return;
     auto& state = state_for(*conn);
     if (!state.done) {

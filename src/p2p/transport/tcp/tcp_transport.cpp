@@ -1,5 +1,7 @@
 #include "p2p/transport/tcp/tcp_transport.hpp"
 
+#include "p2p/core/log.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/v6_only.hpp>
@@ -8,6 +10,8 @@
 #include <boost/asio/write.hpp>
 
 #include <algorithm>
+#include <cerrno>
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -219,7 +223,8 @@ task<result<std::unique_ptr<tcp_stream>>> dial(const multiaddr& address, dial_op
   co_return last;
 }
 
-listener::listener(tcp::acceptor acceptor) : acceptor_(std::move(acceptor)) {
+listener::listener(tcp::acceptor acceptor)
+    : acceptor_(std::move(acceptor)), pause_timer_(acceptor_.get_executor()) {
   error_code ec;
   bound_ = to_multiaddr(acceptor_.local_endpoint(ec));
 }
@@ -242,21 +247,71 @@ result<std::unique_ptr<listener>> listener::open(asio::any_io_executor executor,
   return std::unique_ptr<listener>(new listener(std::move(acceptor)));
 }
 
+namespace {
+
+// Out of a resource the connection needs: waiting frees some (a peer goes away).
+bool is_exhaustion(const error_code& ec) {
+  return ec == asio::error::no_descriptors || ec == error_code(ENFILE, boost::system::system_category()) ||
+         ec == asio::error::no_buffer_space || ec == asio::error::no_memory;
+}
+
+// accept(2): "Linux accept() passes already-pending network errors on the new socket
+// as an error code from accept()... the application should treat them like EAGAIN".
+bool is_transient(const error_code& ec) {
+  static const int transient[] = {ECONNABORTED, EPROTO, ENOPROTOOPT, EHOSTDOWN, ENONET,
+                                  EHOSTUNREACH, EOPNOTSUPP, ENETDOWN, ENETUNREACH, EAGAIN, EINTR};
+  if (ec.category() != boost::system::system_category()) return false;
+  for (int e : transient)
+    if (ec.value() == e) return true;
+  return false;
+}
+
+constexpr std::string_view component = "tcp";
+constexpr auto first_pause = std::chrono::milliseconds(100);
+constexpr auto longest_pause = std::chrono::seconds(1);
+
+}  // namespace
+
 task<result<std::unique_ptr<tcp_stream>>> listener::accept() {
+  std::chrono::steady_clock::duration pause = first_pause;
+  std::uint64_t paused_in_episode = 0;
+  const auto episode_start = std::chrono::steady_clock::now();
   for (;;) {
     if (!acceptor_.is_open()) co_return errc::closed;
     auto [ec, socket] = co_await acceptor_.async_accept(use_tuple);
-    if (!ec) co_return std::make_unique<tcp_stream>(std::move(socket));
+    if (!ec) {
+      if (paused_in_episode > 0)
+        log::info(component, "accepting on {} again: {} accepts paused over {} ms", bound_.to_string(),
+                  paused_in_episode,
+                  std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                        episode_start)
+                      .count());
+      co_return std::make_unique<tcp_stream>(std::move(socket));
+    }
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return errc::closed;
-    // Transient failures (EMFILE, ECONNABORTED) must not end the listener.
-    if (ec == asio::error::connection_aborted) continue;
-    co_return ec;
+    if (is_transient(ec)) continue;
+    if (paused_in_episode == 0) {
+      if (is_exhaustion(ec))
+        log::warn(component,
+                  "out of file descriptors or kernel memory ({}): accepts on {} paused, retrying every 100 ms "
+                  "to 1 s; raise `ulimit -n` or lower the connection limits if this repeats",
+                  ec.message(), bound_.to_string());
+      else
+        log::warn(component, "accepting on {} failed ({}): retrying every 100 ms to 1 s", bound_.to_string(),
+                  ec.message());
+    }
+    ++paused_in_episode;
+    ++paused_accepts_;
+    pause_timer_.expires_after(pause);
+    co_await pause_timer_.async_wait(use_tuple);
+    pause = std::min<std::chrono::steady_clock::duration>(pause * 2, longest_pause);
   }
 }
 
 void listener::close() {
   error_code ec;
   acceptor_.close(ec);
+  pause_timer_.cancel();
 }
 
 tcp::endpoint listener::endpoint() const {

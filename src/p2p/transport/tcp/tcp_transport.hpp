@@ -13,6 +13,7 @@
 #include "p2p/transport/transport.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <memory>
 #include <optional>
@@ -70,9 +71,19 @@ class listener {
   // Binds and listens. Errors: invalid_multiaddr or the system's (address in use...).
   static result<std::unique_ptr<listener>> open(asio::any_io_executor executor, const multiaddr& address);
 
-  // Waits for the next connection. errc::closed after close().
+  // Waits for the next connection; ends only with a connection or, after close(),
+  // errc::closed. Nothing else ends the listener:
+  // - out of descriptors or kernel memory (EMFILE, ENFILE, ENOBUFS, ENOMEM): the
+  //   connection stays in the kernel's backlog; accepting pauses 100 ms, doubling
+  //   to 1 s, and retries, with one warning when such an episode starts and one
+  //   line when it ends ("N accepts paused");
+  // - a connection that died in the backlog or a network error the accept man
+  //   page lists as transient (ECONNABORTED, EPROTO, ENETDOWN...): retried at once;
+  // - any other error: logged and retried after the same pause.
   task<result<std::unique_ptr<tcp_stream>>> accept();
   void close();
+  // Accepts that failed and were paused since open() (for tests and status).
+  std::uint64_t paused_accepts() const noexcept { return paused_accepts_; }
   // The bound address (the real port when listening on port 0).
   const multiaddr& address() const noexcept { return bound_; }
   asio::ip::tcp::endpoint endpoint() const;
@@ -80,7 +91,9 @@ class listener {
  private:
   explicit listener(asio::ip::tcp::acceptor acceptor);
   asio::ip::tcp::acceptor acceptor_;
+  asio::steady_timer pause_timer_;  // cancelled by close()
   multiaddr bound_;
+  std::uint64_t paused_accepts_ = 0;
 };
 
 // The transport seam (transport.hpp) over dial() and listener (transport.cpp). It
